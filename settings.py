@@ -1,0 +1,109 @@
+"""Runtime settings: environment variables, then an optional YAML file, then defaults.
+
+Every setting can be given as an environment variable of the same name in upper case
+(``DATABASE_URL``, ``REDIS_URL``, ``PORT`` ...). ``OPSCENTRE_CONFIG`` names an optional
+YAML file with the same keys in lower case. A bad value stops start-up with a
+:class:`ConfigError` that names the setting and the fix.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+
+ROOT = Path(__file__).resolve().parent
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; the message tells the operator what to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", case_sensitive=False)
+
+    var_dir: Path = Field(default=ROOT / "var", description="where the SQLite file, cache and archives live")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means a SQLite file under var_dir")
+    redis_url: str | None = Field(default=None, description="redis://host:port/db; empty means a filesystem cache")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=1, le=65535)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: Literal["vi", "en"] = "vi"
+    organisation_name: str = "Bộ Nông nghiệp và Môi trường"
+    sources_file: Path = Field(default=ROOT / "config" / "sources.yaml")
+    scheduler_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    # A source is stale when its last success is older than this many expected intervals.
+    stale_after_intervals: float = Field(default=3.0, gt=1)
+    demo_backfill_days: float = Field(default=2.0, ge=0, le=90)
+    page_refresh_seconds: float = Field(default=15.0, ge=1)
+    cache_seconds: int = Field(default=10, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'Asia/Ho_Chi_Minh'") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:///path or postgresql://user@host/db URLs are supported")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db (or leave it empty for the filesystem cache)")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("OPSCENTRE_CONFIG")
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'opscentre.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one readable :class:`ConfigError`."""
+    config_file = os.environ.get("OPSCENTRE_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"OPSCENTRE_CONFIG names {config_file!r}, which does not exist; fix the path or unset it")
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        where = f" (environment or {config_file})" if config_file else " (environment variable)"
+        lines = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "?"
+            got = err.get("input")
+            lines.append(f"  {name.upper()}{where}: {err['msg']}; got {got!r}")
+        raise ConfigError("invalid settings:\n" + "\n".join(lines)) from None
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return settings

@@ -1,0 +1,161 @@
+"""Tables of the store.
+
+Observation times are integer seconds since the epoch (UTC): cheap to compare, bucket
+and bulk-load on SQLite and PostgreSQL alike. Other timestamps are timezone-aware
+datetimes in UTC.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator):
+    """A datetime stored in UTC and always returned timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+# Quality flags of an observation, after the monitoring stations' device status codes.
+QUALITY_VALID = 0
+QUALITY_CALIBRATING = 1
+QUALITY_FAULT = 2
+QUALITY_SUSPECT = 3
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("schedule", String(100), nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    # Written by the scheduler after each run, so health reads one row per source.
+    Column("last_run_at", UTCDateTime),
+    Column("last_status", String(20)),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("last_rows_accepted", Integer),
+    Column("last_rows_rejected", Integer),
+    Column("last_duration_seconds", Float),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_run_at", UTCDateTime),
+    # Newest observation time stored from this source: where an incremental poll resumes.
+    Column("last_observation_at", UTCDateTime),
+)
+
+poll_runs = Table(
+    "poll_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("trigger", String(20), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String(20), nullable=False),
+    Column("rows_accepted", Integer, nullable=False, default=0),
+    Column("rows_rejected", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Index("ix_poll_runs_source_started", "source_id", "started_at"),
+)
+
+entities = Table(
+    "entities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(80), nullable=False, unique=True),
+    Column("kind", String(30), nullable=False),
+    Column("subtype", String(30)),
+    Column("name", String(200), nullable=False),
+    Column("name_en", String(200)),
+    Column("province_code", String(10)),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("meta", JSON, nullable=False, default=dict),
+    Index("ix_entities_kind_province", "kind", "province_code"),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entity_id", Integer, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("metric", String(60), nullable=False),
+    Column("unit", String(30), nullable=False, default=""),
+    UniqueConstraint("entity_id", "metric"),
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("ts", BigInteger, primary_key=True),
+    Column("value", Float),
+    Column("quality", SmallInteger, nullable=False, default=QUALITY_VALID),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("ref", String(500)),
+    Column("payload", Text, nullable=False),
+    Index("ix_quarantine_source_received", "source_id", "received_at"),
+)
+
+scheduler_lease = Table(
+    "scheduler_lease",
+    metadata,
+    # One row: the scheduler that holds it runs the polls; others wait.
+    Column("id", Integer, primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+)
