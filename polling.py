@@ -104,8 +104,18 @@ def describe_error(exc: BaseException) -> str:
     return text if isinstance(exc, TimeoutError) or text.startswith(exc.__class__.__name__) else f"{exc.__class__.__name__}: {text}"
 
 
-def poll_source(engine: Engine, spec: SourceSpec, trigger: str = "schedule", now: datetime | None = None) -> PollOutcome:
-    """Poll ``spec`` once and record the run. Database errors propagate; source errors do not."""
+def poll_source(
+    engine: Engine,
+    spec: SourceSpec,
+    trigger: str = "schedule",
+    now: datetime | None = None,
+    since: datetime | None = None,
+) -> PollOutcome:
+    """Poll ``spec`` once and record the run. Database errors propagate; source errors do not.
+
+    ``now`` and ``since`` replace the current time and the last stored observation
+    time; backfills use them to walk a window of the past in chunks.
+    """
     started = utcnow()
     clock = time.monotonic()
     with engine.begin() as conn:
@@ -116,7 +126,7 @@ def poll_source(engine: Engine, spec: SourceSpec, trigger: str = "schedule", now
             .values(source_id=source_id, trigger=trigger, started_at=started, status="running", rows_accepted=0, rows_rejected=0)
             .returning(poll_runs.c.id)
         ).scalar_one()
-    ctx = PollContext(source_name=spec.name, now=now or started, timeout_seconds=spec.timeout_seconds, last_observation_at=last_obs)
+    ctx = PollContext(source_name=spec.name, now=now or started, timeout_seconds=spec.timeout_seconds, last_observation_at=since or last_obs)
     batch: Batch | None = None
     try:
         batch = _fetch_with_timeout(spec, ctx)

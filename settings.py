@@ -8,6 +8,7 @@ YAML file with the same keys in lower case. A bad value stops start-up with a
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,6 +85,11 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def heartbeat_timeout(self) -> timedelta:
+        """How old the scheduler's heartbeat may be before it counts as gone."""
+        return timedelta(seconds=3 * self.scheduler_heartbeat_seconds)
 
     @property
     def effective_database_url(self) -> str:

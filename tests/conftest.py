@@ -18,3 +18,34 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     upgrade(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator["PostgresServer"]:
+    """One real PostgreSQL for the session; each test gets its own database from ``pg_engine``."""
+    from tests.servers import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_engine(postgres_server, request: pytest.FixtureRequest) -> Iterator[Engine]:  # noqa: ANN001
+    import re
+    import uuid
+
+    name = "t_" + re.sub(r"[^a-z0-9]", "_", request.node.name.lower())[:40] + "_" + uuid.uuid4().hex[:6]
+    eng = make_engine(postgres_server.create_database(name))
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The same test on the embedded SQLite store and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("engine")
+    else:
+        yield request.getfixturevalue("pg_engine")

@@ -1,0 +1,10 @@
+"""The JSON API under /api/v1, one module per resource."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from api import health, sources
+
+blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+health.register(blueprint)
+sources.register(blueprint)

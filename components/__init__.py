@@ -1,0 +1,1 @@
+"""Functions that build components and figures from plain data. No I/O here."""

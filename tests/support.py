@@ -1,0 +1,65 @@
+"""Test-only source kinds and helpers. A scripted source stands in for an outside system
+whose behaviour the test controls (fail now, hang now, answer now)."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from data_sources.base import Adapter, Batch, Entity, Options, PollContext, Reading, SourceError
+from data_sources.registry import register
+from source_config import SourceSpec, load_sources
+
+
+class ScriptedOptions(Options):
+    entity: str = "TEST-1"
+    metric: str = "value"
+
+
+class Script:
+    """Shared, thread-safe control of every scripted source in a test."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+        self.active: dict[str, int] = {}
+        self.max_active: dict[str, int] = {}
+        self.fail: dict[str, str] = {}
+        self.sleep: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self.__init__()
+
+
+SCRIPT = Script()
+
+
+@register
+class ScriptedAdapter(Adapter):
+    kind = "scripted"
+    Options = ScriptedOptions
+
+    def poll(self, ctx: PollContext) -> Batch:
+        with SCRIPT.lock:
+            n = SCRIPT.calls[self.name] = SCRIPT.calls.get(self.name, 0) + 1
+            SCRIPT.active[self.name] = SCRIPT.active.get(self.name, 0) + 1
+            SCRIPT.max_active[self.name] = max(SCRIPT.max_active.get(self.name, 0), SCRIPT.active[self.name])
+        try:
+            time.sleep(SCRIPT.sleep.get(self.name, 0))
+            if self.name in SCRIPT.fail:
+                raise SourceError(SCRIPT.fail[self.name])
+            return Batch(
+                entities=[Entity(self.options.entity, "station", f"Trạm {self.options.entity}")],
+                readings=[Reading(self.options.entity, self.options.metric, ctx.now, float(n), "unit")],
+            )
+        finally:
+            with SCRIPT.lock:
+                SCRIPT.active[self.name] -= 1
+
+
+def scripted_specs(tmp_path: Path, *entries: str) -> list[SourceSpec]:
+    """Specs from YAML entries like ``"name: a\\n  every: 1s"`` (kind scripted added)."""
+    body = "sources:\n" + "".join(f"  - kind: scripted\n    {e.strip().replace(chr(10), chr(10) + '    ')}\n" for e in entries)
+    path = tmp_path / "sources.yaml"
+    path.write_text(body, encoding="utf-8")
+    return load_sources(path)
