@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class SourceError(Exception):
@@ -36,6 +36,25 @@ class Entity:
     lat: float | None = None
     lon: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+class EntitySpec(BaseModel):
+    """An entity declared in the sources file, stored before the readings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=80)
+    kind: str = Field(min_length=1, max_length=30)
+    name: str = Field(min_length=1)
+    name_en: str | None = None
+    subtype: str | None = None
+    province_code: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    def to_entity(self) -> Entity:
+        return Entity(**self.model_dump())
 
 
 @dataclass(frozen=True, slots=True)
