@@ -103,6 +103,7 @@ def run_embedded(settings: Settings) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # each run is recorded in the store instead
     try:
         settings = load_settings()
         run_embedded(settings)

@@ -42,6 +42,8 @@ def _select(specs: list[SourceSpec], names: tuple[str, ...]) -> list[SourceSpec]
 def cli(verbose: bool) -> None:
     """Operations-centre administration."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # each run is recorded in the store instead
 
 
 @cli.command()

@@ -96,10 +96,12 @@ def format_time(value: datetime | None, tz: ZoneInfo, lang: str = "vi") -> str:
     return format_datetime(value.astimezone(tz), "dd/MM/yyyy HH:mm", locale=LOCALES[lang])
 
 
-def format_number(value: float | None, lang: str = "vi", digits: int = 1) -> str:
+def format_number(value: float | None, lang: str = "vi", digits: int = 1, fixed: bool = False) -> str:
+    """1.234,5 in vi, 1,234.5 in en; ``fixed`` keeps trailing zeros (0,50)."""
     if value is None:
         return "—"
-    return format_decimal(round(value, digits), format=f"#,##0.{'#' * digits}" if digits else "#,##0", locale=LOCALES[lang])
+    decimals = ("0" if fixed else "#") * digits
+    return format_decimal(round(value, digits), format=f"#,##0.{decimals}" if digits else "#,##0", locale=LOCALES[lang])
 
 
 def format_age(age: timedelta, lang: str = "vi") -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from data_sources.base import Batch, PollContext
+from data_sources.base import Batch, PollContext, SourceError
 from ingest import store_batch
 from source_config import SourceSpec
 from store.schema import poll_runs, sources
@@ -100,8 +100,11 @@ def _fetch_with_timeout(spec: SourceSpec, ctx: PollContext) -> Batch:
 
 
 def describe_error(exc: BaseException) -> str:
+    """The text operators see: a SourceError's own message; otherwise the exception's type too."""
     text = str(exc).strip() or exc.__class__.__name__
-    return text if isinstance(exc, TimeoutError) or text.startswith(exc.__class__.__name__) else f"{exc.__class__.__name__}: {text}"
+    if isinstance(exc, (SourceError, TimeoutError)) or text.startswith(exc.__class__.__name__):
+        return text
+    return f"{exc.__class__.__name__}: {text}"
 
 
 def poll_source(

@@ -25,7 +25,7 @@ def source_rows(statuses: list[SourceStatus], tz: ZoneInfo, lang: str) -> list[d
             "next_run": format_time(s.next_run_at, tz, lang),
             "rows": s.rows_accepted,
             "rejected": s.rows_rejected,
-            "duration": format_number(s.duration_seconds, lang, 2),
+            "duration": format_number(s.duration_seconds, lang, 2, fixed=True),
             "error": s.last_error or "",
         }
         for s in statuses
@@ -35,17 +35,19 @@ def source_rows(statuses: list[SourceStatus], tz: ZoneInfo, lang: str) -> list[d
 def sources_grid(grid_id: str, lang: str) -> dag.AgGrid:
     status_rules = {f"status-cell status-{k}": f"params.data.status == '{k}'" for k in STATUS_COLOURS}
     columns = [
-        {"field": "status_text", "headerName": t("sources.col.status", lang), "cellClassRules": status_rules, "width": 150, "pinned": "left"},
+        {"field": "status_text", "headerName": t("sources.col.status", lang), "cellClassRules": status_rules, "width": 130, "pinned": "left"},
         {"field": "name", "headerName": t("sources.col.name", lang), "width": 190, "pinned": "left"},
-        {"field": "kind", "headerName": t("sources.col.kind", lang), "width": 110},
-        {"field": "schedule", "headerName": t("sources.col.schedule", lang), "width": 150},
-        {"field": "last_run", "headerName": t("sources.col.last_run", lang), "width": 160},
+        {"field": "kind", "headerName": t("sources.col.kind", lang), "width": 95},
+        {"field": "schedule", "headerName": t("sources.col.schedule", lang), "width": 120},
+        {"field": "last_run", "headerName": t("sources.col.last_run", lang), "width": 150},
         {"field": "last_success", "headerName": t("sources.col.last_success", lang), "width": 170},
-        {"field": "next_run", "headerName": t("sources.col.next_run", lang), "width": 160},
-        {"field": "rows", "headerName": t("sources.col.rows", lang), "width": 110, "type": "rightAligned"},
-        {"field": "rejected", "headerName": t("sources.col.rejected", lang), "width": 100, "type": "rightAligned"},
-        {"field": "duration", "headerName": t("sources.col.duration", lang), "width": 120, "type": "rightAligned"},
-        {"field": "error", "headerName": t("sources.col.error", lang), "flex": 1, "minWidth": 260, "tooltipField": "error"},
+        {"field": "next_run", "headerName": t("sources.col.next_run", lang), "width": 150},
+        {"field": "rows", "headerName": t("sources.col.rows", lang), "width": 90, "type": "rightAligned"},
+        {"field": "rejected", "headerName": t("sources.col.rejected", lang), "width": 80, "type": "rightAligned"},
+        {"field": "duration", "headerName": t("sources.col.duration", lang), "width": 115, "type": "rightAligned"},
+        # The error is what an operator needs most: it wraps instead of being cut off.
+        {"field": "error", "headerName": t("sources.col.error", lang), "flex": 1, "minWidth": 240,
+         "wrapText": True, "autoHeight": True, "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}},
     ]
     return dag.AgGrid(
         id=grid_id,

@@ -1,0 +1,85 @@
+"""Real headless Chromium (Debian's package) driven by Playwright, and the app as a real process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("BROWSER_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+
+
+@contextmanager
+def running_app(tmp_path: Path, sources_yaml: str, **env: str) -> Iterator[str]:
+    """Start ``python app.py`` (the embedded default) on a free port; yield its base URL."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(sources_yaml, encoding="utf-8")
+    port = free_port()
+    environ = {**os.environ, "PORT": str(port), "VAR_DIR": str(tmp_path / "var"), "SOURCES_FILE": str(sources), **env}
+    log = (tmp_path / "app.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/api/v1/sources", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the app did not start:\n" + (tmp_path / "app.log").read_text()) from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+class PageWatch:
+    """Collects console errors and every request that leaves loopback."""
+
+    def __init__(self, page) -> None:  # noqa: ANN001
+        self.console_errors: list[str] = []
+        self.foreign_requests: list[str] = []
+        page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
+        page.on("request", self._request)
+
+    def _request(self, request) -> None:  # noqa: ANN001
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            return
+        self.foreign_requests.append(request.url)
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def screenshot(page, name: str) -> Path:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,58 @@
+"""The Sources page in real headless Chromium, against the embedded app as a process."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser import PageWatch, chromium, running_app, screenshot
+from tests.servers import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_sources_page_lists_demo_sources_green_and_a_broken_one_red(tmp_path: Path) -> None:
+    dead_port = free_port()  # nothing listens here: the source fails to connect
+    sources = f"""
+sources:
+  - name: demo-land
+    kind: demo
+    every: 1h
+    options: {{feed: land}}
+  - name: demo-links
+    kind: demo
+    every: 1m
+    options: {{feed: hydromet_links}}
+  - name: partner-api
+    kind: http_json
+    every: 1m
+    timeout: 5
+    options:
+      url: http://127.0.0.1:{dead_port}/readings
+      retries: 0
+      records: items
+      entity: code
+      time: t
+      series: {{PM2.5: v}}
+"""
+    env = {"DEMO_BACKFILL_DAYS": "0.05", "PAGE_REFRESH_SECONDS": "1", "CACHE_SECONDS": "1"}
+    with running_app(tmp_path, sources, **env) as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        watch = PageWatch(page)
+        page.goto(base + "/sources")
+        row = page.locator(".ag-row[row-id='partner-api'] .status-cell")
+        row.filter(has_text="Lỗi").wait_for(timeout=30_000)
+        for name in ("demo-land", "demo-links"):
+            page.locator(f".ag-row[row-id='{name}'] .status-cell").filter(has_text="Bình thường").wait_for(timeout=30_000)
+        error_cell = page.locator(".ag-row[row-id='partner-api'] [col-id='error']")
+        assert "cannot connect" in error_cell.inner_text()
+        summary = page.locator("#sources-summary").inner_text()
+        assert "Suy giảm" in summary  # one failing source degrades the system
+        assert "2 bình thường" in summary and "1 lỗi" in summary
+        shot = screenshot(page, "sources")
+        page.goto(base + "/")
+        page.locator(".tile-failing").wait_for(timeout=30_000)
+        screenshot(page, "overview")
+    assert shot.stat().st_size > 10_000
+    assert watch.console_errors == []
+    assert watch.foreign_requests == []
