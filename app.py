@@ -76,7 +76,7 @@ def _shell(settings: Settings) -> html.Div:
 
 def run_embedded(settings: Settings) -> None:
     """Migrate, start the scheduler thread (backfill first) and serve on settings.port."""
-    from backfill import backfill_demo_sources
+    from backfill import backfill_empty_sources
     from polling import sync_sources
     from scheduler import PollScheduler
     from store.migrate import upgrade
@@ -89,7 +89,7 @@ def run_embedded(settings: Settings) -> None:
     poller = PollScheduler(engine, specs, settings)
 
     def start_polling() -> None:
-        backfill_demo_sources(engine, specs, settings.demo_backfill_days)
+        backfill_empty_sources(engine, specs, settings.demo_backfill_days)
         poller.start()
 
     threading.Thread(target=start_polling, name="embedded-scheduler", daemon=True).start()
@@ -103,7 +103,9 @@ def run_embedded(settings: Settings) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # each run is recorded in the store instead
+    # Each run is recorded in the store; their per-job chatter would bury real warnings.
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings()
         run_embedded(settings)

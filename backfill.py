@@ -1,8 +1,9 @@
 """Fill the store with the past N days of a source, in one-day chunks.
 
-Only adapters that can answer for a window of the past (the demo simulator) are
-backfilled; each chunk is an ordinary recorded poll, so a crash mid-way loses at
-most the chunk in flight and a rerun skips nothing (ingest is idempotent).
+Only adapters that can replay a window of the past (``supports_backfill``, e.g. the
+demo simulator) are backfilled; each chunk is an ordinary recorded poll, so a crash
+mid-way loses at most the chunk in flight and a rerun skips nothing (ingest is
+idempotent).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from source_config import SourceSpec
 from store.schema import sources
 
 log = logging.getLogger(__name__)
-BACKFILL_KINDS = {"demo"}
 CHUNK = timedelta(days=1)
 
 
@@ -28,7 +28,10 @@ def backfill_source(engine: Engine, spec: SourceSpec, days: float, end: datetime
     cursor = start
     while cursor < end:
         chunk_end = min(cursor + CHUNK, end)
-        outcome = poll_source(engine, spec, trigger="backfill", now=chunk_end, since=cursor)
+        outcome = poll_source(
+            engine, spec, trigger="backfill", now=chunk_end,
+            fetch=lambda _ctx, a=cursor, b=chunk_end: spec.adapter.window(a, b),
+        )
         outcomes.append(outcome)
         if not outcome.ok:
             log.warning("backfill of %s stopped at %s: %s", spec.name, cursor.isoformat(), outcome.error)
@@ -37,13 +40,13 @@ def backfill_source(engine: Engine, spec: SourceSpec, days: float, end: datetime
     return outcomes
 
 
-def backfill_demo_sources(engine: Engine, specs: list[SourceSpec], days: float) -> None:
-    """On a first start, backfill every enabled demo source that has stored nothing yet."""
+def backfill_empty_sources(engine: Engine, specs: list[SourceSpec], days: float) -> None:
+    """On a first start, backfill every enabled source that can, and has stored nothing yet."""
     if days <= 0:
         return
     with engine.connect() as conn:
         empty = set(conn.execute(select(sources.c.name).where(sources.c.last_observation_at.is_(None))).scalars())
     for spec in specs:
-        if spec.enabled and spec.kind in BACKFILL_KINDS and spec.name in empty:
+        if spec.enabled and spec.adapter.supports_backfill and spec.name in empty:
             log.info("backfilling %s: %g day(s)", spec.name, days)
             backfill_source(engine, spec, days)

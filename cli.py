@@ -43,7 +43,9 @@ def cli(verbose: bool) -> None:
     """Operations-centre administration."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # each run is recorded in the store instead
+        # Each run is recorded in the store; their per-job chatter would bury real warnings.
+        for noisy in ("apscheduler", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -85,13 +87,13 @@ def poll(names: tuple[str, ...]) -> None:
 @click.argument("names", nargs=-1)
 def backfill(days: float | None, names: tuple[str, ...]) -> None:
     """Fill the past days of demo sources (or of the named ones) in one-day chunks."""
-    from backfill import BACKFILL_KINDS, backfill_source
+    from backfill import backfill_source
     from polling import sync_sources
 
     settings, specs = _context()
     engine = make_engine(settings.effective_database_url)
     sync_sources(engine, specs)
-    chosen = [s for s in _select(specs, names) if s.kind in BACKFILL_KINDS]
+    chosen = [s for s in _select(specs, names) if s.adapter.supports_backfill]
     days = settings.demo_backfill_days if days is None else days
     failed = False
     for spec in chosen:

@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -75,7 +76,7 @@ def mark_interrupted_runs(engine: Engine) -> int:
         return result.rowcount
 
 
-def _fetch_with_timeout(spec: SourceSpec, ctx: PollContext) -> Batch:
+def _fetch_with_timeout(name: str, fetch: Callable[[PollContext], Batch], ctx: PollContext) -> Batch:
     """Call the adapter in a helper thread and give up after the source's timeout.
 
     Python cannot kill a thread: an adapter that overruns is abandoned (its result
@@ -85,15 +86,15 @@ def _fetch_with_timeout(spec: SourceSpec, ctx: PollContext) -> Batch:
 
     def target() -> None:
         try:
-            box["batch"] = spec.adapter.poll(ctx)
+            box["batch"] = fetch(ctx)
         except BaseException as exc:  # noqa: BLE001 - carried to the caller's thread
             box["error"] = exc
 
-    worker = threading.Thread(target=target, name=f"poll-{spec.name}", daemon=True)
+    worker = threading.Thread(target=target, name=f"poll-{name}", daemon=True)
     worker.start()
-    worker.join(spec.timeout_seconds)
+    worker.join(ctx.timeout_seconds)
     if worker.is_alive():
-        raise TimeoutError(f"poll took longer than its {spec.timeout_seconds:g} s timeout")
+        raise TimeoutError(f"poll took longer than its {ctx.timeout_seconds:g} s timeout")
     if "error" in box:
         raise box["error"]
     return box["batch"]
@@ -112,12 +113,12 @@ def poll_source(
     spec: SourceSpec,
     trigger: str = "schedule",
     now: datetime | None = None,
-    since: datetime | None = None,
+    fetch: Callable[[PollContext], Batch] | None = None,
 ) -> PollOutcome:
     """Poll ``spec`` once and record the run. Database errors propagate; source errors do not.
 
-    ``now`` and ``since`` replace the current time and the last stored observation
-    time; backfills use them to walk a window of the past in chunks.
+    ``fetch`` replaces the adapter's ``poll`` (a backfill asks for a window of the
+    past instead) and ``now`` the current time the batch is validated against.
     """
     started = utcnow()
     clock = time.monotonic()
@@ -129,10 +130,10 @@ def poll_source(
             .values(source_id=source_id, trigger=trigger, started_at=started, status="running", rows_accepted=0, rows_rejected=0)
             .returning(poll_runs.c.id)
         ).scalar_one()
-    ctx = PollContext(source_name=spec.name, now=now or started, timeout_seconds=spec.timeout_seconds, last_observation_at=since or last_obs)
+    ctx = PollContext(source_name=spec.name, now=now or started, timeout_seconds=spec.timeout_seconds, last_observation_at=last_obs)
     batch: Batch | None = None
     try:
-        batch = _fetch_with_timeout(spec, ctx)
+        batch = _fetch_with_timeout(spec.name, fetch or spec.adapter.poll, ctx)
         with engine.begin() as conn:
             result = store_batch(conn, source_id, batch, now=ctx.now)
             duration = time.monotonic() - clock

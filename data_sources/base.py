@@ -124,6 +124,13 @@ class Adapter:
         self.name = name
         self.options = options
 
+    #: True for sources that can replay a window of the past (see :meth:`window`).
+    supports_backfill: ClassVar[bool] = False
+
     def poll(self, ctx: PollContext) -> Batch:
         """Fetch what is new and return it; raise :class:`SourceError` on failure."""
         raise NotImplementedError
+
+    def window(self, start: datetime, end: datetime) -> Batch:
+        """Everything the source published in ``(start, end]``; used to backfill history."""
+        raise NotImplementedError(f"{self.kind} sources cannot replay the past")

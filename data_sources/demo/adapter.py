@@ -74,6 +74,7 @@ class DemoAdapter(Adapter):
 
     kind = "demo"
     Options = DemoOptions
+    supports_backfill = True
 
     def __init__(self, name: str, options: DemoOptions) -> None:
         super().__init__(name, options)
