@@ -2,30 +2,7 @@
 
 Pure, immutable tables and lookups; no I/O, no store. See :mod:`reference.provinces`.
 """
-from reference.provinces import (
-    ARCHIPELAGOS,
-    GRID_COLS,
-    GRID_ROWS,
-    OLD_TO_NEW,
-    Archipelago,
-    Province,
-    all_provinces,
-    find_province,
-    new_code_for_old,
-    province,
-    province_codes,
-)
+from reference import provinces
+from reference.provinces import *  # noqa: F403 - the package re-exports the provinces table
 
-__all__ = [
-    "ARCHIPELAGOS",
-    "GRID_COLS",
-    "GRID_ROWS",
-    "OLD_TO_NEW",
-    "Archipelago",
-    "Province",
-    "all_provinces",
-    "find_province",
-    "new_code_for_old",
-    "province",
-    "province_codes",
-]
+__all__ = provinces.__all__

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 
+from collections.abc import Iterator
+
 import numpy as np
 
 U64 = np.uint64
@@ -134,13 +136,11 @@ def episodes(
     return envelope, strength
 
 
-def in_episode(
-    t: np.ndarray, block: int, prob: np.ndarray | float, min_len: float, max_len: float, *key: object
-) -> np.ndarray:
-    """Boolean: is ``t`` inside an episode (see :func:`episodes`; edges inclusive of start)."""
-    t = np.asarray(t, dtype=np.int64)
+def _episode_candidates(
+    t: np.ndarray, block: int, prob: np.ndarray | float, min_len: float, max_len: float, key: tuple[object, ...]
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For each block an episode covering ``t`` could start in: (covers t, its start)."""
     b = t // block
-    out = np.zeros(t.shape, dtype=bool)
     lookback = int(np.ceil(max_len / block)) + 1
     for j in range(lookback):
         bb = b - j
@@ -148,7 +148,17 @@ def in_episode(
         active = (h >> U64(11)).astype(np.float64) * _INV53 < prob
         start = bb * block + (uniform(h, 1) * block).astype(np.int64)
         length = (min_len + uniform(h, 2) * (max_len - min_len)).astype(np.int64)
-        out |= active & (t >= start) & (t < start + length)
+        yield active & (t >= start) & (t < start + length), start
+
+
+def in_episode(
+    t: np.ndarray, block: int, prob: np.ndarray | float, min_len: float, max_len: float, *key: object
+) -> np.ndarray:
+    """Boolean: is ``t`` inside an episode (see :func:`episodes`; edges inclusive of start)."""
+    t = np.asarray(t, dtype=np.int64)
+    out = np.zeros(t.shape, dtype=bool)
+    for covers, _start in _episode_candidates(t, block, prob, min_len, max_len, key):
+        out |= covers
     return out
 
 
@@ -157,17 +167,9 @@ def episode_start(
 ) -> np.ndarray:
     """Start time of the episode covering ``t`` (as :func:`in_episode`), or -1 outside one."""
     t = np.asarray(t, dtype=np.int64)
-    b = t // block
     out = np.full(t.shape, -1, dtype=np.int64)
-    lookback = int(np.ceil(max_len / block)) + 1
-    for j in range(lookback):
-        bb = b - j
-        h = hash64(*key, bb)
-        active = (h >> U64(11)).astype(np.float64) * _INV53 < prob
-        start = bb * block + (uniform(h, 1) * block).astype(np.int64)
-        length = (min_len + uniform(h, 2) * (max_len - min_len)).astype(np.int64)
-        hit = active & (t >= start) & (t < start + length) & (out < 0)
-        out = np.where(hit, start, out)
+    for covers, start in _episode_candidates(t, block, prob, min_len, max_len, key):
+        out = np.where(covers & (out < 0), start, out)
     return out
 
 
