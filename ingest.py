@@ -17,7 +17,8 @@ import pandas as pd
 from sqlalchemy import Connection, insert, select
 
 from data_sources.base import Batch, Entity, Rejected
-from store.bulk import upsert_observations
+from store.bulk import upsert_observation_arrays
+from store.rollups import refresh_hourly, touched_hours
 from store.schema import QUALITY_SUSPECT, QUALITY_VALID, entities, quarantine, series
 
 COLUMNS = ["entity", "metric", "ts", "value", "unit", "quality"]
@@ -71,45 +72,127 @@ def _payload(row: dict[str, Any]) -> str:
     return json.dumps(row, default=str, ensure_ascii=False)
 
 
+def _clean_code(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.strip()
+
+
+def _clean_unit(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype(str)
+
+
+def _distinct(column: pd.Series, clean: Any) -> tuple[np.ndarray, list[str]]:
+    """``clean`` applied to ``column``, as (codes, distinct cleaned strings); code -1 is missing.
+
+    A batch repeats a few thousand entity, metric and unit strings a million times, so
+    each distinct value is cleaned once. Columns holding anything but strings (where 1
+    and 1.0 would share a code yet print differently) are cleaned row by row instead.
+    """
+    codes, uniques = pd.factorize(column)
+    if all(isinstance(u, str) for u in uniques):
+        # The trailing None stands for the missing values: code -1 picks it.
+        cleaned = clean(pd.Series([*uniques, None], dtype=object))
+        final, names = pd.factorize(cleaned)
+        return final[codes], list(names)
+    final, names = pd.factorize(clean(column))
+    return final, list(names)
+
+
+_REASONS = (
+    "missing entity code",
+    "missing metric",
+    "timestamp missing or without time zone",
+    f"timestamp more than {int(MAX_FUTURE.total_seconds() // 60)} minutes in the future",
+    "value is not a finite number",
+    "unknown quality flag",
+)
+
+
+@dataclass
+class _Checked:
+    """The storable rows of a readings frame, as arrays over distinct strings."""
+
+    positions: np.ndarray  # of the storable rows in the frame, duplicate keys dropped
+    entity: np.ndarray  # codes into entity_names, and so on
+    entity_names: list[str]
+    metric: np.ndarray
+    metric_names: list[str]
+    unit: np.ndarray
+    unit_names: list[str]
+    ts: np.ndarray  # epoch seconds
+    value: np.ndarray
+    quality: np.ndarray
+    rejected: list[Rejected]
+
+
+def _check(frame: pd.DataFrame, now: datetime) -> _Checked:
+    entity, entity_names = _distinct(frame["entity"], _clean_code)
+    metric, metric_names = _distinct(frame["metric"], _clean_code)
+    unit, unit_names = _distinct(frame["unit"], _clean_unit)
+    seconds, bad_ts = _epoch_seconds(frame["ts"])
+    value = pd.to_numeric(frame["value"], errors="coerce")
+    quality = pd.to_numeric(frame["quality"], errors="coerce")
+    # (-1 picks the appended True: a missing code is a missing value.)
+    empty_entity = np.array([name == "" for name in entity_names] + [True])
+    empty_metric = np.array([name == "" for name in metric_names] + [True])
+    limit = int((now + MAX_FUTURE).timestamp())
+    checks = (
+        empty_entity[entity],
+        empty_metric[metric],
+        bad_ts,
+        seconds > limit,
+        value.isna() | ~np.isfinite(value.fillna(0)),
+        ~quality.isin(range(QUALITY_VALID, QUALITY_SUSPECT + 1)),
+    )
+    # The first failed check of a row is its reason.
+    reason = np.zeros(len(frame), dtype=np.int8)
+    for number, mask in enumerate(checks, start=1):
+        reason[np.asarray(mask, dtype=bool) & (reason == 0)] = number
+    bad = reason != 0
+    rejected = [
+        Rejected(reason=_REASONS[code - 1], payload=_payload(frame.loc[i].to_dict()), ref=None)
+        for i, code in zip(frame.index[bad], reason[bad].tolist())
+    ]
+    positions = np.flatnonzero(~bad)
+    # The same key twice in one batch: the later record wins, as a later poll would.
+    repeated = pd.DataFrame(
+        {"entity": entity[positions], "metric": metric[positions], "ts": seconds[positions]}
+    ).duplicated(keep="last")
+    positions = positions[~repeated.to_numpy()]
+    return _Checked(
+        positions=positions,
+        entity=entity[positions],
+        entity_names=entity_names,
+        metric=metric[positions],
+        metric_names=metric_names,
+        unit=unit[positions],
+        unit_names=unit_names,
+        ts=seconds[positions],
+        value=value.iloc[positions].astype("float64").to_numpy(),
+        quality=quality.iloc[positions].astype("int64").to_numpy(),
+        rejected=rejected,
+    )
+
+
 def validate(frame: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, list[Rejected]]:
     """Split ``frame`` into storable rows (with integer ``ts``) and rejections."""
-    reasons = pd.Series("", index=frame.index, dtype=object)
+    checked = _check(frame, now)
+    index = frame.index[checked.positions]
 
-    def flag(mask: Any, reason: str) -> None:
-        mask = pd.Series(mask, index=frame.index) & (reasons == "")
-        reasons[mask] = reason
+    def names(codes: np.ndarray, distinct: list[str]) -> np.ndarray:
+        return np.array(distinct, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
 
-    entity = frame["entity"].astype("string").str.strip()
-    metric = frame["metric"].astype("string").str.strip()
-    flag(entity.isna() | (entity == ""), "missing entity code")
-    flag(metric.isna() | (metric == ""), "missing metric")
-    seconds, bad_ts = _epoch_seconds(frame["ts"])
-    flag(bad_ts, "timestamp missing or without time zone")
-    limit = int((now + MAX_FUTURE).timestamp())
-    flag(seconds > limit, f"timestamp more than {int(MAX_FUTURE.total_seconds() // 60)} minutes in the future")
-    value = pd.to_numeric(frame["value"], errors="coerce")
-    flag(value.isna() | ~np.isfinite(value.fillna(0)), "value is not a finite number")
-    quality = pd.to_numeric(frame["quality"], errors="coerce")
-    flag(~quality.isin(range(QUALITY_VALID, QUALITY_SUSPECT + 1)), "unknown quality flag")
-
-    bad = reasons != ""
-    rejected = [
-        Rejected(reason=reasons[i], payload=_payload(frame.loc[i].to_dict()), ref=None)
-        for i in frame.index[bad]
-    ]
     good = pd.DataFrame(
         {
-            "entity": entity[~bad],
-            "metric": metric[~bad],
-            "ts": seconds[~bad.to_numpy()],
-            "value": value[~bad].astype("float64"),
-            "unit": frame["unit"][~bad].fillna("").astype(str),
-            "quality": quality[~bad].astype("int64"),
-        }
+            "entity": pd.Series(names(checked.entity, checked.entity_names), index=index, dtype="string"),
+            "metric": pd.Series(names(checked.metric, checked.metric_names), index=index, dtype="string"),
+            "ts": checked.ts,
+            "value": pd.Series(checked.value, index=index, dtype="float64"),
+            "unit": pd.Series(names(checked.unit, checked.unit_names), index=index, dtype=object).astype(str),
+            "quality": pd.Series(checked.quality, index=index, dtype="int64"),
+        },
+        index=index,
     )
-    # The same key twice in one batch: the later record wins, as a later poll would.
-    good = good.drop_duplicates(subset=["entity", "metric", "ts"], keep="last")
-    return good, rejected
+    return good, checked.rejected
 
 
 def upsert_entities(conn: Connection, items: list[Entity]) -> None:
@@ -129,17 +212,24 @@ def upsert_entities(conn: Connection, items: list[Entity]) -> None:
         conn.execute(insert(entities), new_rows)
 
 
-def _resolve_series(conn: Connection, good: pd.DataFrame) -> tuple[pd.DataFrame, list[Rejected]]:
-    """Attach a series id to each row (creating series on first sight).
+def _resolve_series(conn: Connection, checked: _Checked) -> tuple[np.ndarray, np.ndarray, list[Rejected]]:
+    """The series id of each checked row (creating series on first sight), and a mask of the resolved rows.
 
     Rows of unknown entities, or whose unit clashes with their series, are returned
     as rejections instead.
     """
     entity_ids = dict(conn.execute(select(entities.c.code, entities.c.id)).all())
     known = {(r.entity_id, r.metric): (r.id, r.unit) for r in conn.execute(select(series))}
-    keys = good[["entity", "metric", "unit"]].drop_duplicates()
+    # Each distinct (entity, metric, unit), in order of first appearance.
+    pair, _ = pd.factorize(checked.entity * len(checked.metric_names) + checked.metric)
+    key, _ = pd.factorize(pair * len(checked.unit_names) + checked.unit)
+    _, first = np.unique(key, return_index=True)
     series_ids, reasons = [], []
-    for entity_code, metric, unit in keys.itertuples(index=False):
+    for entity_code, metric, unit in zip(
+        [checked.entity_names[i] for i in checked.entity[first].tolist()],
+        [checked.metric_names[i] for i in checked.metric[first].tolist()],
+        [checked.unit_names[i] for i in checked.unit[first].tolist()],
+    ):
         entity_id = entity_ids.get(entity_code)
         if entity_id is None:
             series_ids.append(0)
@@ -157,36 +247,47 @@ def _resolve_series(conn: Connection, good: pd.DataFrame) -> tuple[pd.DataFrame,
         else:
             series_ids.append(found[0])
             reasons.append("")
-    keys = keys.assign(series_id=series_ids, reason=reasons)
-    merged = good.merge(keys, on=["entity", "metric", "unit"], how="left")
-    failed = merged[merged["reason"] != ""]
+    resolved = np.array([reason == "" for reason in reasons], dtype=bool)[key] if reasons else np.ones(0, bool)
     rejected = [
-        Rejected(reason=row.pop("reason"), payload=_payload({k: row[k] for k in COLUMNS}))
-        for row in failed.to_dict("records")
+        Rejected(
+            reason=reasons[k],
+            payload=_payload(
+                {
+                    "entity": checked.entity_names[e],
+                    "metric": checked.metric_names[m],
+                    "ts": ts,
+                    "value": value,
+                    "unit": checked.unit_names[u],
+                    "quality": quality,
+                }
+            ),
+        )
+        for k, e, m, ts, value, u, quality in zip(
+            *(
+                column[~resolved].tolist()
+                for column in (key, checked.entity, checked.metric, checked.ts, checked.value, checked.unit, checked.quality)
+            )
+        )
     ]
-    return merged[merged["reason"] == ""], rejected
+    ids = np.array(series_ids, dtype=np.int64)[key] if series_ids else np.zeros(0, np.int64)
+    return ids, resolved, rejected
 
 
 def store_batch(conn: Connection, source_id: int | None, batch: Batch, now: datetime | None = None) -> IngestResult:
     """Validate and store ``batch`` in the caller's transaction."""
     now = now or datetime.now(timezone.utc)
     upsert_entities(conn, batch.entities)
-    good, rejected = validate(readings_frame(batch.readings), now)
-    good, unresolved = _resolve_series(conn, good)
-    rejected = list(batch.rejected) + rejected + unresolved
-    rows = list(
-        zip(
-            good["series_id"].tolist(),
-            good["ts"].tolist(),
-            good["value"].tolist(),
-            good["quality"].tolist(),
-            [source_id] * len(good),
-        )
+    checked = _check(readings_frame(batch.readings), now)
+    series_id, resolved, unresolved = _resolve_series(conn, checked)
+    rejected = list(batch.rejected) + checked.rejected + unresolved
+    ts = checked.ts[resolved]
+    changed = upsert_observation_arrays(
+        conn, series_id[resolved], ts, checked.value[resolved], checked.quality[resolved], source_id
     )
-    changed = upsert_observations(conn, rows)
+    refresh_hourly(conn, touched_hours(series_id[resolved], ts))
     record_rejections(conn, source_id, rejected, now)
-    newest = datetime.fromtimestamp(int(good["ts"].max()), timezone.utc) if len(good) else None
-    return IngestResult(accepted=len(rows), changed=changed, rejected=len(rejected), newest=newest)
+    newest = datetime.fromtimestamp(int(ts.max()), timezone.utc) if len(ts) else None
+    return IngestResult(accepted=len(ts), changed=changed, rejected=len(rejected), newest=newest)
 
 
 def record_rejections(conn: Connection, source_id: int | None, rejected: list[Rejected], now: datetime) -> None:

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     scheduler_heartbeat_seconds: float = Field(default=10.0, gt=0)
     # A source is stale when its last success is older than this many expected intervals.
     stale_after_intervals: float = Field(default=3.0, gt=1)
+    # A station is offline after this many of its reporting intervals without a valid reading.
+    offline_after_intervals: float = Field(default=3.0, gt=1)
     demo_backfill_days: float = Field(default=2.0, ge=0, le=90)
     page_refresh_seconds: float = Field(default=15.0, ge=1)
     cache_seconds: int = Field(default=10, ge=0)

@@ -138,6 +138,23 @@ observations = Table(
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
 )
 
+hourly = Table(
+    "hourly",
+    metadata,
+    # Roll-up of observations per series and hour (hour_ts = start of the UTC hour),
+    # kept current at ingest, so screens and indices never scan raw readings.
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("hour_ts", BigInteger, primary_key=True),
+    Column("n_all", Integer, nullable=False),  # readings received, any quality
+    Column("n_valid", Integer, nullable=False),  # readings with quality "measuring"
+    Column("mean", Float),  # of valid readings only
+    Column("min", Float),
+    Column("max", Float),
+    Column("last_ts", BigInteger, nullable=False),  # newest reading, any quality
+    Column("last_value", Float),
+    Column("last_valid_ts", BigInteger),  # newest "measuring" reading: online/offline
+)
+
 quarantine = Table(
     "quarantine",
     metadata,

@@ -8,7 +8,7 @@ a poll at ``until`` sees that a poll at ``since`` had not.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -181,7 +181,9 @@ class StationFeed(Feed):
 
     # -- shared
     def entities(self) -> list[Entity]:
-        return self.extra_entities() + [s.entity for s in self.sites]
+        # Stations declare how often they report: station health counts expected records by it.
+        stations = [replace(s.entity, meta={**s.entity.meta, "interval_seconds": self.step}) for s in self.sites]
+        return self.extra_entities() + stations
 
     def rows_per_step(self) -> int:
         return len(self.sites) * len(self.metrics)

@@ -1,0 +1,58 @@
+"""Hourly roll-ups stay equal to their raw readings through inserts, corrections and re-deliveries."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, select
+
+from data_sources.base import Batch, Entity, Reading
+from ingest import store_batch
+from store.schema import QUALITY_CALIBRATING, hourly
+
+H0 = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)
+STATION = Entity("HNI-AIR-01", "station", "Trạm Nguyễn Văn Cừ", subtype="air", province_code="HNI")
+
+
+def store(engine: Engine, readings: list[Reading]) -> None:
+    with engine.begin() as conn:
+        store_batch(conn, None, Batch(entities=[STATION], readings=readings), now=H0 + timedelta(days=1))
+
+
+def rollup(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(hourly.c.hour_ts, hourly.c.n_all, hourly.c.n_valid, hourly.c.mean, hourly.c.min, hourly.c.max,
+                       hourly.c.last_ts, hourly.c.last_value, hourly.c.last_valid_ts).order_by(hourly.c.hour_ts)
+            )
+        ]
+
+
+def pm(minutes: int, value: float, quality: int = 0) -> Reading:
+    return Reading("HNI-AIR-01", "PM2.5", H0 + timedelta(minutes=minutes), value, "µg/m³", quality)
+
+
+def test_rollup_counts_only_valid_readings_in_the_mean(any_engine: Engine) -> None:
+    store(any_engine, [pm(0, 10.0), pm(15, 20.0), pm(30, 999.0, QUALITY_CALIBRATING), pm(45, 30.0), pm(60, 5.0)])
+    h0, h1 = int(H0.timestamp()), int(H0.timestamp()) + 3600
+    assert rollup(any_engine) == [
+        (h0, 4, 3, 20.0, 10.0, 30.0, h0 + 45 * 60, 30.0, h0 + 45 * 60),
+        (h1, 1, 1, 5.0, 5.0, 5.0, h1, 5.0, h1),
+    ]
+
+
+def test_late_readings_and_corrections_recompute_the_bucket(any_engine: Engine) -> None:
+    store(any_engine, [pm(0, 10.0), pm(30, 20.0)])
+    store(any_engine, [pm(15, 60.0)])  # late, out of order
+    store(any_engine, [pm(30, 50.0)])  # corrected value
+    store(any_engine, [pm(30, 50.0)])  # delivered again
+    h0 = int(H0.timestamp())
+    assert rollup(any_engine) == [(h0, 3, 3, 40.0, 10.0, 60.0, h0 + 30 * 60, 50.0, h0 + 30 * 60)]
+
+
+def test_an_hour_of_only_invalid_readings_has_no_mean(any_engine: Engine) -> None:
+    store(any_engine, [pm(5, 1.0, QUALITY_CALIBRATING), pm(10, 2.0, 2)])
+    (row,) = rollup(any_engine)
+    assert row[1:6] == (2, 0, None, None, None)
+    assert row[6:] == (int(H0.timestamp()) + 600, 2.0, None)  # newest reading known, but none valid
