@@ -61,6 +61,7 @@ def _shell(settings: Settings) -> html.Div:
                     html.Nav(
                         [
                             dcc.Link(t("nav.overview", lang), href="/", className="nav-link"),
+                            dcc.Link(t("nav.environment", lang), href="/environment", className="nav-link"),
                             dcc.Link(t("nav.sources", lang), href="/sources", className="nav-link"),
                         ],
                         className="nav",

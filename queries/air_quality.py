@@ -1,16 +1,18 @@
 """VN_AQI of stations, computed from hourly roll-ups with :mod:`indicators.aqi`."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from indicators.aqi import CATEGORY_BY_KEY, POLLUTANTS, daily_aqi_frame, hourly_aqi_frame
-from queries.stations import hourly_means
+from queries.stations import STATION_TYPES, hourly_means
 from store.rollups import HOUR
+from store.schema import entities, hourly, series
 
 NOWCAST_LEAD = timedelta(hours=11)  # the NowCast of the day's first hour looks back 11 more hours
 
@@ -52,3 +54,56 @@ def station_aqi_day(engine: Engine, code: str, day: date, tz: ZoneInfo, lang: st
             for _, r in hourly.iterrows()
         ],
     }
+
+
+@dataclass(frozen=True)
+class StationAQI:
+    code: str
+    name: str
+    province_code: str | None
+    lat: float | None
+    lon: float | None
+    hour: datetime  # start of the hour the AQI is for (UTC)
+    aqi: int
+    category: str
+    colour: str
+    dominant: str
+
+
+# An AQI older than this is not "now": the station has stopped reporting.
+CURRENT_WITHIN = timedelta(hours=3)
+
+
+def current_station_aqi(engine: Engine, now: datetime) -> list[StationAQI]:
+    """The newest hourly AQI of every air station that has one within the last hours, worst first."""
+    this_hour = int(now.timestamp()) // HOUR * HOUR
+    start = this_hour - int((CURRENT_WITHIN + NOWCAST_LEAD).total_seconds())
+    query = (
+        select(entities.c.code, series.c.metric, hourly.c.hour_ts, hourly.c.mean)
+        .join(series, series.c.entity_id == entities.c.id)
+        .join(hourly, hourly.c.series_id == series.c.id)
+        .where(entities.c.kind == "station", entities.c.subtype == STATION_TYPES["air"],
+               hourly.c.hour_ts >= start, hourly.c.hour_ts <= this_hour, hourly.c.n_valid > 0)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        info = {r.code: r for r in conn.execute(
+            select(entities.c.code, entities.c.name, entities.c.province_code, entities.c.lat, entities.c.lon)
+            .where(entities.c.kind == "station", entities.c.subtype == STATION_TYPES["air"])
+        )}
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows, columns=["station", "pollutant", "hour_ts", "value"])
+    first_current = this_hour - int(CURRENT_WITHIN.total_seconds())
+    result = hourly_aqi_frame(frame, start=first_current, end=this_hour)
+    newest = result.sort_values("hour_ts").groupby("station", sort=False).tail(1)
+    out = [
+        StationAQI(
+            code=r.station, name=info[r.station].name, province_code=info[r.station].province_code,
+            lat=info[r.station].lat, lon=info[r.station].lon,
+            hour=datetime.fromtimestamp(int(r.hour_ts), timezone.utc), aqi=int(r.aqi), category=r.category,
+            colour=r.colour, dominant=r.dominant,
+        )
+        for r in newest.itertuples(index=False)
+    ]
+    return sorted(out, key=lambda s: (-s.aqi, s.code))

@@ -56,3 +56,25 @@ def test_an_hour_of_only_invalid_readings_has_no_mean(any_engine: Engine) -> Non
     (row,) = rollup(any_engine)
     assert row[1:6] == (2, 0, None, None, None)
     assert row[6:] == (int(H0.timestamp()) + 600, 2.0, None)  # newest reading known, but none valid
+
+
+def test_upgrading_a_store_rolls_up_what_it_already_holds(tmp_path) -> None:  # noqa: ANN001
+    from alembic import command
+
+    from store.engine import make_engine
+    from store.migrate import alembic_config, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql("INSERT INTO entities (id, code, kind, name, meta) VALUES (1, 'S1', 'station', 'S', '{}')")
+        conn.exec_driver_sql("INSERT INTO series (id, entity_id, metric, unit) VALUES (1, 1, 'PM2.5', 'µg/m³')")
+        h0 = int(H0.timestamp())
+        conn.exec_driver_sql(
+            "INSERT INTO observations (series_id, ts, value, quality) VALUES "
+            f"(1, {h0}, 10, 0), (1, {h0 + 600}, 30, 0), (1, {h0 + 1200}, 500, 1)"
+        )
+    upgrade(engine)
+    assert rollup(engine) == [(h0, 3, 2, 20.0, 10.0, 30.0, h0 + 1200, 500.0, h0 + 600)]

@@ -100,3 +100,24 @@ def test_a_station_reporting_now_is_online(engine: Engine, tmp_path: Path) -> No
     client = create_app(load_settings(var_dir=tmp_path, database_url=str(engine.url)), []).server.test_client()
     (station,) = client.get("/api/v1/stations").json["stations"]
     assert station["status"] == "online"
+
+
+def test_current_aqi_ranks_stations_worst_first_and_skips_silent_ones(engine: Engine) -> None:
+    from queries.air_quality import current_station_aqi
+
+    now = datetime(2026, 11, 22, 9, 30, tzinfo=TZ)
+    stations = [Entity(f"HNI-AIR-0{i}", "station", f"Trạm {i}", subtype="air", province_code="HNI") for i in (1, 2, 3)]
+    readings = []
+    for hour in range(12):
+        ts = now - timedelta(hours=hour)
+        readings.append(Reading("HNI-AIR-01", "PM2.5", ts, 30.0, "µg/m³"))
+        readings.append(Reading("HNI-AIR-02", "PM2.5", ts, 90.0, "µg/m³"))
+        # Station 3 went silent a day ago.
+        readings.append(Reading("HNI-AIR-03", "PM2.5", ts - timedelta(days=1), 400.0, "µg/m³"))
+    with engine.begin() as conn:
+        store_batch(conn, None, Batch(entities=stations, readings=readings), now=now)
+    found = current_station_aqi(engine, now)
+    assert [s.code for s in found] == ["HNI-AIR-02", "HNI-AIR-01"]
+    assert found[0].aqi == hourly_aqi(pm25_hours=[90.0] * 12).aqi
+    assert found[1].aqi == hourly_aqi(pm25_hours=[30.0] * 12).aqi
+    assert found[0].hour == datetime(2026, 11, 22, 9, 0, tzinfo=TZ)

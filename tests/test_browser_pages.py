@@ -1,4 +1,4 @@
-"""The Sources page in real headless Chromium, against the embedded app as a process."""
+"""The Sources, Overview and Environment pages in real headless Chromium, against the embedded app as a process."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,7 @@ from tests.servers import free_port
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_sources_page_lists_demo_sources_green_and_a_broken_one_red(tmp_path: Path) -> None:
+def test_pages_show_sources_and_air_quality(tmp_path: Path) -> None:
     dead_port = free_port()  # nothing listens here: the source fails to connect
     sources = f"""
 sources:
@@ -23,6 +23,10 @@ sources:
     kind: demo
     every: 1m
     options: {{feed: hydromet_links}}
+  - name: demo-air
+    kind: demo
+    every: 5m
+    options: {{feed: air}}
   - name: partner-api
     kind: http_json
     every: 1m
@@ -35,24 +39,33 @@ sources:
       time: t
       series: {{PM2.5: v}}
 """
-    env = {"DEMO_BACKFILL_DAYS": "0.05", "PAGE_REFRESH_SECONDS": "1", "CACHE_SECONDS": "1"}
+    env = {"DEMO_BACKFILL_DAYS": "0.6", "PAGE_REFRESH_SECONDS": "1", "CACHE_SECONDS": "1"}
     with running_app(tmp_path, sources, **env) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1600, "height": 900})
         watch = PageWatch(page)
         page.goto(base + "/sources")
         row = page.locator(".ag-row[row-id='partner-api'] .status-cell")
         row.filter(has_text="Lỗi").wait_for(timeout=30_000)
-        for name in ("demo-land", "demo-links"):
+        for name in ("demo-land", "demo-links", "demo-air"):
             page.locator(f".ag-row[row-id='{name}'] .status-cell").filter(has_text="Bình thường").wait_for(timeout=30_000)
         error_cell = page.locator(".ag-row[row-id='partner-api'] [col-id='error']")
         assert "cannot connect" in error_cell.inner_text()
         summary = page.locator("#sources-summary").inner_text()
         assert "Suy giảm" in summary  # one failing source degrades the system
-        assert "2 bình thường" in summary and "1 lỗi" in summary
+        assert "3 bình thường" in summary and "1 lỗi" in summary
         shot = screenshot(page, "sources")
         page.goto(base + "/")
         page.locator(".tile-failing").wait_for(timeout=30_000)
         screenshot(page, "overview")
+        page.goto(base + "/environment")
+        page.locator("#aqi-worst .ag-row").nth(9).wait_for(timeout=30_000)
+        page.locator("#aqi-provinces .bars .point").first.wait_for(timeout=30_000)
+        aqi_values = [int(v) for v in page.locator("#aqi-worst .ag-row [col-id='aqi']").all_inner_texts()]
+        bars = page.locator("#aqi-provinces .bars .point").count()
+        screenshot(page, "environment")
     assert shot.stat().st_size > 10_000
+    assert len(aqi_values) == 10 and aqi_values == sorted(aqi_values, reverse=True)
+    assert all(0 <= v <= 500 for v in aqi_values)
+    assert bars >= 20  # most of the 34 provinces have an air station
     assert watch.console_errors == []
     assert watch.foreign_requests == []

@@ -1,0 +1,84 @@
+"""Air-quality panels: the worst stations now, and provinces by their worst station.
+
+Colours are the Decision's official category colours, always with the category in words.
+"""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dash_ag_grid as dag
+import plotly.graph_objects as go
+
+from i18n import format_time, t
+from indicators.aqi import CATEGORIES, CATEGORY_BY_KEY
+from queries.air_quality import StationAQI
+from reference.provinces import province
+
+DARK_TEXT = {"good", "moderate", "poor"}  # light backgrounds: black text reads better
+
+
+def worst_rows(stations: list[StationAQI], tz: ZoneInfo, lang: str, limit: int = 10) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": s.code,
+            "name": s.name,
+            "province": province(s.province_code).name if s.province_code else "",
+            "aqi": s.aqi,
+            "category": s.category,
+            "category_text": CATEGORY_BY_KEY[s.category].label(lang),
+            "dominant": s.dominant.upper().replace("PM25", "PM2.5"),
+            "hour": format_time(s.hour, tz, lang),
+        }
+        for s in stations[:limit]
+    ]
+
+
+def worst_grid(grid_id: str, lang: str) -> dag.AgGrid:
+    aqi_style = {
+        "styleConditions": [
+            {"condition": f"params.data.category == '{c.key}'",
+             "style": {"backgroundColor": c.colour, "color": "#000" if c.key in DARK_TEXT else "#fff", "fontWeight": "700"}}
+            for c in CATEGORIES
+        ]
+    }
+    columns = [
+        {"field": "aqi", "headerName": "AQI", "width": 90, "cellStyle": aqi_style, "type": "rightAligned"},
+        {"field": "category_text", "headerName": t("aqi.col.category", lang), "width": 120, "cellStyle": aqi_style},
+        {"field": "name", "headerName": t("aqi.col.station", lang), "flex": 2, "minWidth": 220},
+        {"field": "province", "headerName": t("aqi.col.province", lang), "flex": 1, "minWidth": 120},
+        {"field": "dominant", "headerName": t("aqi.col.dominant", lang), "width": 130},
+        {"field": "hour", "headerName": t("aqi.col.hour", lang), "width": 150},
+    ]
+    return dag.AgGrid(
+        id=grid_id, columnDefs=columns, rowData=[], getRowId="params.data.code",
+        defaultColDef={"resizable": True, "sortable": True},
+        dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
+        style={"width": "100%"},
+    )
+
+
+def province_figure(stations: list[StationAQI], lang: str) -> go.Figure:
+    """One bar per province: its worst station's AQI now (the province rule of indicators.aqi)."""
+    worst: dict[str, StationAQI] = {}
+    for s in stations:
+        if s.province_code and (s.province_code not in worst or s.aqi > worst[s.province_code].aqi):
+            worst[s.province_code] = s
+    ordered = sorted(worst.values(), key=lambda s: s.aqi)
+    names = [province(s.province_code).name for s in ordered]
+    figure = go.Figure(
+        go.Bar(
+            x=[s.aqi for s in ordered], y=names, orientation="h",
+            marker_color=[s.colour for s in ordered], marker_line_color="#0f1720", marker_line_width=1,
+            text=[f"{s.aqi} · {CATEGORY_BY_KEY[s.category].label(lang)}" for s in ordered], textposition="outside",
+            customdata=[s.name for s in ordered],
+            hovertemplate="%{y}: AQI %{x}<br>%{customdata}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        margin={"l": 10, "r": 40, "t": 10, "b": 30}, height=max(300, 22 * len(ordered) + 60),
+        xaxis={"range": [0, max([s.aqi for s in ordered] + [150]) * 1.25], "title": "AQI"},
+        uirevision="province-aqi", font={"family": "Noto Sans, DejaVu Sans, sans-serif"},
+    )
+    return figure
