@@ -28,6 +28,8 @@ _PG_STAGE = (
 # them: ON CONFLICT DO UPDATE locks (and so writes WAL for, and dirties the page of)
 # every conflicting row even when its WHERE then skips the update, and re-delivered
 # unchanged readings are most of what a poll overlapping the previous one brings.
+# (Same result and count, except under a concurrent writer of the same key: its newer
+# value is then left in place rather than overwritten with ours.)
 _PG_MERGE = (
     "INSERT INTO observations (series_id, ts, value, quality, source_id) "
     "SELECT s.series_id, s.ts, s.value, s.quality, s.source_id FROM ("
