@@ -18,6 +18,7 @@ from dash import Dash, dcc, html
 from api import blueprint as api_blueprint
 from cache import init_cache
 from i18n import t
+from limits import load_limits
 from services import EXTENSION, Services
 from settings import ConfigError, Settings, load_settings
 from source_config import SourceSpec, load_sources
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, specs: list[SourceSpec] | None 
     """Build the Dash app (and its Flask server with the JSON API). Starts no scheduler."""
     settings = settings or load_settings()
     specs = load_sources(settings.sources_file) if specs is None else specs
+    load_limits(settings.limits_file)  # a broken limits file stops start-up, not a page later
     app = Dash(
         __name__,
         use_pages=True,

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     language: Literal["vi", "en"] = "vi"
     organisation_name: str = "Bộ Nông nghiệp và Môi trường"
     sources_file: Path = Field(default=ROOT / "config" / "sources.yaml")
+    limits_file: Path = Field(default=ROOT / "config" / "limits.yaml")
     scheduler_heartbeat_seconds: float = Field(default=10.0, gt=0)
     # A source is stale when its last success is older than this many expected intervals.
     stale_after_intervals: float = Field(default=3.0, gt=1)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from api import health, sources, stations
+from api import environment, health, sources, stations
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 health.register(blueprint)
 sources.register(blueprint)
 stations.register(blueprint)
+environment.register(blueprint)

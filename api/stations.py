@@ -11,25 +11,12 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from api.serialize import iso
+from api.serialize import bad_request, iso, parse_time
 from queries.air_quality import station_aqi_day
 from queries.stations import STATION_TYPES, Station, list_stations, station_observations
 from services import current
 
 MAX_WINDOW = timedelta(days=31)  # one request reads at most a month of raw readings
-
-
-def _bad_request(message: str):  # noqa: ANN202
-    response = jsonify({"error": message})
-    response.status_code = 400
-    return response
-
-
-def _parse_time(text: str | None, default: datetime, tz: Any) -> datetime:
-    if text is None:
-        return default
-    parsed = datetime.fromisoformat(text)  # ValueError on junk: a 400 below
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
 def station_json(station: Station, tz: Any) -> dict[str, Any]:
@@ -56,7 +43,7 @@ def register(bp: Blueprint) -> None:
         svc = current()
         type_ = request.args.get("type") or None
         if type_ is not None and type_ not in STATION_TYPES:
-            return _bad_request(f"type must be one of {', '.join(STATION_TYPES)}")
+            return bad_request(f"type must be one of {', '.join(STATION_TYPES)}")
         province = request.args.get("province") or None
         found = list_stations(svc.engine, datetime.now(timezone.utc), svc.settings.offline_after_intervals, type_, province)
         return jsonify({"stations": [station_json(s, svc.settings.tz) for s in found]})
@@ -67,12 +54,12 @@ def register(bp: Blueprint) -> None:
         tz = svc.settings.tz
         now = datetime.now(timezone.utc)
         try:
-            end = _parse_time(request.args.get("to"), now, tz)
-            start = _parse_time(request.args.get("from"), end - timedelta(days=1), tz)
+            end = parse_time(request.args.get("to"), now, tz)
+            start = parse_time(request.args.get("from"), end - timedelta(days=1), tz)
         except ValueError:
-            return _bad_request("from and to must be ISO 8601 times, e.g. 2026-11-22T07:00:00+07:00")
+            return bad_request("from and to must be ISO 8601 times, e.g. 2026-11-22T07:00:00+07:00")
         if not start < end or end - start > MAX_WINDOW:
-            return _bad_request(f"from must be before to, at most {MAX_WINDOW.days} days apart")
+            return bad_request(f"from must be before to, at most {MAX_WINDOW.days} days apart")
         rows = station_observations(svc.engine, code, start, end, request.args.get("metric") or None)
         if rows is None:
             abort(404, description=f"no station {code!r}")
@@ -94,7 +81,7 @@ def register(bp: Blueprint) -> None:
         try:
             day = date.fromisoformat(text) if text else datetime.now(tz).date()
         except ValueError:
-            return _bad_request("date must be YYYY-MM-DD")
+            return bad_request("date must be YYYY-MM-DD")
         result = station_aqi_day(svc.engine, code, day, tz, svc.settings.language)
         if result is None:
             abort(404, description=f"no station {code!r}")
