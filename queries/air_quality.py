@@ -15,6 +15,8 @@ from store.rollups import HOUR
 from store.schema import entities, hourly, series
 
 NOWCAST_LEAD = timedelta(hours=11)  # the NowCast of the day's first hour looks back 11 more hours
+# The store's metric names of the AQI pollutants; adapters map their sources' spellings to these.
+AQI_METRICS = ("PM2.5", "PM10", "O3", "NO2", "SO2", "CO")
 
 
 def _result(row: pd.Series, lang: str) -> dict[str, Any]:
@@ -41,6 +43,7 @@ def station_aqi_day(engine: Engine, code: str, day: date, tz: ZoneInfo, lang: st
     if rows is None:
         return None
     frame = pd.DataFrame(rows, columns=["pollutant", "hour_ts", "value"]).assign(station=code)
+    frame = frame[frame["pollutant"].isin(AQI_METRICS)]
     start_ts, end_ts = int(start.timestamp()), int(end.timestamp())
     hourly = hourly_aqi_frame(frame, start=start_ts, end=end_ts - HOUR) if len(frame) else frame.iloc[0:0]
     in_day = frame[(frame["hour_ts"] >= start_ts) & (frame["hour_ts"] < end_ts)]
@@ -83,7 +86,8 @@ def current_station_aqi(engine: Engine, now: datetime) -> list[StationAQI]:
         .join(series, series.c.entity_id == entities.c.id)
         .join(hourly, hourly.c.series_id == series.c.id)
         .where(entities.c.kind == "station", entities.c.subtype == STATION_TYPES["air"],
-               hourly.c.hour_ts >= start, hourly.c.hour_ts <= this_hour, hourly.c.n_valid > 0)
+               series.c.metric.in_(AQI_METRICS), hourly.c.hour_ts >= start, hourly.c.hour_ts <= this_hour,
+               hourly.c.n_valid > 0)
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()

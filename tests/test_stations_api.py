@@ -121,3 +121,15 @@ def test_current_aqi_ranks_stations_worst_first_and_skips_silent_ones(engine: En
     assert found[0].aqi == hourly_aqi(pm25_hours=[90.0] * 12).aqi
     assert found[1].aqi == hourly_aqi(pm25_hours=[30.0] * 12).aqi
     assert found[0].hour == datetime(2026, 11, 22, 9, 0, tzinfo=TZ)
+
+
+def test_an_odd_metric_spelling_does_not_break_the_aqi(client, engine: Engine) -> None:  # noqa: ANN001
+    # A source that did not map its "PM2,5" spelling leaves a second series beside PM2.5:
+    # the AQI keeps using the store's canonical metric and the API still answers.
+    with engine.begin() as conn:
+        store_batch(conn, None, Batch(readings=[Reading("HNI-AIR-01", "PM2,5", DAY_START, 500.0, "µg/m³")]),
+                    now=DAY_START + timedelta(days=2))
+    response = client.get("/api/v1/stations/HNI-AIR-01/aqi?date=2026-11-20")
+    assert response.status_code == 200
+    assert response.json["daily"]["aqi"] == daily_aqi({"pm25": [pm25(h) for h in range(24)],
+                                                      "no2": [40.0 + h for h in range(24)]}).aqi
