@@ -6,3 +6,4 @@ from data_sources import http_json  # noqa: E402,F401
 from data_sources import sql_query  # noqa: E402,F401
 from data_sources import files  # noqa: E402,F401
 from data_sources import demo  # noqa: E402,F401
+from data_sources import station_files  # noqa: E402,F401

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from store.rollups import HOUR
 from store.schema import entities, hourly, observations, series
@@ -106,6 +106,12 @@ def list_stations(
     return result
 
 
+def _station_id(conn: Connection, code: str) -> int | None:
+    return conn.execute(
+        select(entities.c.id).where(entities.c.code == code, entities.c.kind == "station")
+    ).scalar_one_or_none()
+
+
 @dataclass(frozen=True)
 class ObservationRow:
     metric: str
@@ -120,9 +126,7 @@ def station_observations(
 ) -> list[ObservationRow] | None:
     """Raw readings of station ``code`` in [start, end), oldest first; None if no such station."""
     with engine.connect() as conn:
-        station_id = conn.execute(
-            select(entities.c.id).where(entities.c.code == code, entities.c.kind == "station")
-        ).scalar_one_or_none()
+        station_id = _station_id(conn, code)
         if station_id is None:
             return None
         query = (
@@ -141,9 +145,7 @@ def station_observations(
 def hourly_means(engine: Engine, code: str, start: datetime, end: datetime) -> list[tuple[str, int, float]] | None:
     """(metric, hour_ts, mean of valid readings) for station ``code``, hours starting in [start, end)."""
     with engine.connect() as conn:
-        station_id = conn.execute(
-            select(entities.c.id).where(entities.c.code == code, entities.c.kind == "station")
-        ).scalar_one_or_none()
+        station_id = _station_id(conn, code)
         if station_id is None:
             return None
         rows = conn.execute(
