@@ -303,3 +303,48 @@ def _discharge(hours: pd.DataFrame, limits: Limits, tz: ZoneInfo, start_ts: floa
     hit["period"] = "1h"
     return hit[["entity_id", "metric", "period", "wstart", "wend", "value", "hours", "limit", "bound", "regulation",
                 "limit_unit", "basis"]]
+
+
+@dataclass(frozen=True)
+class SiteExceedances:
+    """Exceedances grouped by facility (wastewater) or station (air): one row of the panel."""
+
+    code: str  # facility code, or the station code where there is no facility
+    name: str
+    type: str
+    province_code: str | None
+    metrics: tuple[str, ...]
+    count: int
+    worst_ratio: float
+    last_window_end: datetime
+    basis: str
+
+
+def _severity(e: Exceedance) -> float:
+    """How many times over the bound: value/limit above a maximum, limit/value under a minimum."""
+    if e.bound == "max":
+        return e.ratio
+    return 1 / e.ratio if e.ratio > 0 else float("inf")
+
+
+def by_site(found: list[Exceedance], facility_names: dict[str, str] | None = None) -> list[SiteExceedances]:
+    """Group ``found`` by facility (else station), worst ratio first; names of facilities from ``facility_names``."""
+    facility_names = facility_names or {}
+    groups: dict[str, list[Exceedance]] = {}
+    for e in found:
+        groups.setdefault(e.facility_code or e.station_code, []).append(e)
+    sites = [
+        SiteExceedances(
+            code=code,
+            name=facility_names.get(code, items[0].station_name) if items[0].facility_code else items[0].station_name,
+            type=items[0].type,
+            province_code=items[0].province_code,
+            metrics=tuple(sorted({e.metric for e in items})),
+            count=len(items),
+            worst_ratio=max(_severity(e) for e in items),
+            last_window_end=max(e.window_end for e in items),
+            basis="permit" if any(e.basis == "permit" for e in items) else "regulation",
+        )
+        for code, items in groups.items()
+    ]
+    return sorted(sites, key=lambda s: (-s.worst_ratio, s.code))

@@ -62,10 +62,13 @@ sources:
         page.locator("#aqi-provinces .bars .point").first.wait_for(timeout=30_000)
         aqi_values = [int(v) for v in page.locator("#aqi-worst .ag-row [col-id='aqi']").all_inner_texts()]
         bars = page.locator("#aqi-provinces .bars .point").count()
+        page.locator("#completeness .bars .point").first.wait_for(timeout=30_000)
+        completeness_bars = page.locator("#completeness .bars .point").count()
         screenshot(page, "environment")
     assert shot.stat().st_size > 10_000
     assert len(aqi_values) == 10 and aqi_values == sorted(aqi_values, reverse=True)
     assert all(0 <= v <= 500 for v in aqi_values)
     assert bars >= 20  # most of the 34 provinces have an air station
+    assert completeness_bars == bars  # only air stations here: the same provinces report
     assert watch.console_errors == []
     assert watch.foreign_requests == []
