@@ -3,6 +3,13 @@
     GET /api/v1/stations?type=air|water|wastewater|emission&province=HNI
     GET /api/v1/stations/<code>/observations?from=ISO&to=ISO&metric=PM2.5
     GET /api/v1/stations/<code>/aqi?date=YYYY-MM-DD
+    GET /api/v1/stations/<code>/wqi?date=YYYY-MM-DD
+
+In the list, air stations carry their current VN_AQI (``aqi``, the newest hourly AQI of
+the last hours, see :func:`queries.air_quality.current_station_aqi`) and surface-water
+stations their current VN_WQI over the last 24 hours (``wqi`` and ``wqi_reason``, see
+:mod:`queries.water_quality`); null when there is none. Each index is computed once per
+request, for all stations of its type, and only when the type filter includes that type.
 """
 from __future__ import annotations
 
@@ -12,8 +19,9 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 
 from api.serialize import bad_request, iso, parse_time
-from queries.air_quality import station_aqi_day
+from queries.air_quality import StationAQI, current_station_aqi, station_aqi_day
 from queries.stations import STATION_TYPES, Station, list_stations, station_observations
+from queries.water_quality import StationWQI, current_station_wqi, station_wqi_day
 from services import current
 
 MAX_WINDOW = timedelta(days=31)  # one request reads at most a month of raw readings
@@ -37,6 +45,40 @@ def station_json(station: Station, tz: Any) -> dict[str, Any]:
     }
 
 
+def aqi_json(found: StationAQI | None, tz: Any) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"value": found.aqi, "category": found.category, "colour": found.colour, "dominant": found.dominant,
+            "hour": iso(found.hour, tz)}
+
+
+def wqi_json(found: StationWQI | None) -> dict[str, Any] | None:
+    if found is None or found.wqi is None:
+        return None
+    return {"value": found.wqi, "band": found.band, "colour": found.colour, "label": found.label}
+
+
+def wqi_day_json(found: StationWQI, day: date, tz: Any) -> dict[str, Any]:
+    return {
+        "station": found.code,
+        "date": day.isoformat(),
+        "wqi": found.wqi,
+        "value": found.value,
+        "band": found.band,
+        "colour": found.colour,
+        "label": found.label,
+        "labels": found.labels,
+        "reason": found.reason,
+        "reason_code": found.reason_code,
+        "formula": found.formula,
+        "from": iso(found.window_start, tz),
+        "to": iso(found.window_end, tz),
+        "hours": found.hours,
+        "parameters": dict(sorted(found.parameters.items())),
+        "sub_indices": dict(sorted(found.sub_indices.items())),
+    }
+
+
 def register(bp: Blueprint) -> None:
     @bp.get("/stations")
     def stations():  # noqa: ANN202
@@ -45,8 +87,26 @@ def register(bp: Blueprint) -> None:
         if type_ is not None and type_ not in STATION_TYPES:
             return bad_request(f"type must be one of {', '.join(STATION_TYPES)}")
         province = request.args.get("province") or None
-        found = list_stations(svc.engine, datetime.now(timezone.utc), svc.settings.offline_after_intervals, type_, province)
-        return jsonify({"stations": [station_json(s, svc.settings.tz) for s in found]})
+        now = datetime.now(timezone.utc)
+        tz = svc.settings.tz
+        found = list_stations(svc.engine, now, svc.settings.offline_after_intervals, type_, province)
+        aqi_by_code: dict[str, StationAQI] | None = None
+        wqi_by_code: dict[str, StationWQI] | None = None
+        if any(s.type == "air" for s in found):
+            aqi_by_code = {a.code: a for a in current_station_aqi(svc.engine, now)}
+        if any(s.type == "water" for s in found):
+            wqi_by_code = {w.code: w for w in current_station_wqi(svc.engine, now, province, svc.settings.language)}
+        out = []
+        for s in found:
+            item = station_json(s, tz)
+            if s.type == "air" and aqi_by_code is not None:
+                item["aqi"] = aqi_json(aqi_by_code.get(s.code), tz)
+            elif s.type == "water" and wqi_by_code is not None:
+                w = wqi_by_code.get(s.code)
+                item["wqi"] = wqi_json(w)
+                item["wqi_reason"] = "not computed" if w is None else w.reason
+            out.append(item)
+        return jsonify({"stations": out})
 
     @bp.get("/stations/<code>/observations")
     def observations(code: str):  # noqa: ANN202
@@ -86,3 +146,17 @@ def register(bp: Blueprint) -> None:
         if result is None:
             abort(404, description=f"no station {code!r}")
         return jsonify(result)
+
+    @bp.get("/stations/<code>/wqi")
+    def wqi(code: str):  # noqa: ANN202
+        svc = current()
+        tz = svc.settings.tz
+        text = request.args.get("date")
+        try:
+            day = date.fromisoformat(text) if text else datetime.now(tz).date()
+        except ValueError:
+            return bad_request("date must be YYYY-MM-DD")
+        result = station_wqi_day(svc.engine, code, day, tz, svc.settings.language)
+        if result is None:
+            abort(404, description=f"no station {code!r}")
+        return jsonify(wqi_day_json(result, day, tz))

@@ -160,9 +160,10 @@ def do_saturation(temperature_c: float) -> float:
     return 14.652 - 0.41022 * t + 0.0079910 * t ** 2 - 0.000077774 * t ** 3
 
 
-def do_percent(do_mg_l: float, temperature_c: float) -> float:
-    """DO% = DO / DOsat(T) × 100."""
-    return float(do_mg_l) / do_saturation(temperature_c) * 100
+def do_percent(do_mg_l: float, temperature_c: float) -> float | None:
+    """DO% = DO / DOsat(T) × 100; None where the polynomial gives no saturation (above ~65 °C)."""
+    saturation = do_saturation(temperature_c)
+    return float(do_mg_l) / saturation * 100 if saturation > 0 else None
 
 
 def q_ph(ph: float | None) -> float | None:
@@ -337,7 +338,11 @@ def wqi(
             if temperature is None:
                 ignored.append("do (no temperature)")
                 continue
-            q["do"] = q_do_percent(do_percent(v, temperature))
+            pct = do_percent(v, temperature)
+            if pct is None:
+                ignored.append("do (temperature outside the DO saturation formula)")
+                continue
+            q["do"] = q_do_percent(pct)
         else:
             q[key] = q_parameter(key, v)
 

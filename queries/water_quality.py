@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
-from indicators.wqi import DEFAULT_LABELS, WQIResult, do_saturation, normalise_parameter, wqi
+from indicators.wqi import DEFAULT_LABELS, WQIResult, normalise_parameter, wqi
 from queries.stations import STATION_TYPES
 from store.rollups import HOUR
 from store.schema import entities, hourly, series
@@ -120,10 +120,6 @@ def _compute(station, rows: list[tuple[str, float, int]], start: datetime, end: 
             sample[metric] = mean
     common = dict(code=station.code, name=station.name, province_code=station.province_code, lat=station.lat,
                   lon=station.lon, window_start=start, window_end=end, hours=hours, parameters=parameters)
-    if temperature is not None and not do_saturation(temperature) > 0:
-        # The DOsat polynomial turns negative above ~65 °C: a broken thermometer, not water.
-        ignored.append("Temp (implausible for DO%)")
-        temperature = None
     if not sample:
         return StationWQI(wqi=None, value=None, band=None, colour=None, label=None, labels=None,
                           reason="no valid readings of VN_WQI parameters in the window", reason_code=NO_DATA,

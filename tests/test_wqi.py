@@ -248,3 +248,13 @@ def test_wqi_stays_within_0_100(sample: dict[str, float]) -> None:
     assert result.wqi is not None and 0 <= result.wqi <= 100
     assert band(result.wqi).key == result.band
     assert all(10 <= q <= 100 for q in result.sub_indices.values())
+
+
+def test_do_is_ignored_where_the_saturation_formula_breaks_down() -> None:
+    from indicators.wqi import do_percent
+
+    assert do_percent(8.0, 80.0) is None  # DOsat's polynomial is negative up there
+    result = wqi({"DO": 8.0, "BOD5": 3.0, "COD": 8.0, "N-NH4": 0.1, "pH": 7.0}, temperature=80.0)
+    assert "do" not in result.sub_indices
+    assert "do (temperature outside the DO saturation formula)" in result.ignored
+    assert result.wqi == wqi({"BOD5": 3.0, "COD": 8.0, "N-NH4": 0.1, "pH": 7.0}).wqi
