@@ -439,3 +439,36 @@ def current_limits(path: Path) -> Limits:
     except OSError:
         return load_limits(path)  # raises the ConfigError that says what to fix
     return _cached(str(path), mtime)
+
+
+@dataclass(frozen=True)
+class LimitLine:
+    """A limit to draw on a station's chart, already in the series' unit."""
+
+    label: str  # e.g. "QCVN 05:2023/BTNMT 24h" or "Giấy phép (max)"
+    value: float
+    period: str  # 1h | 8h | 24h | instant
+
+
+def limit_lines(limits: Limits, station_type: str, meta: dict[str, Any], metric: str, unit: str, on: date) -> list[LimitLine]:
+    """The limits that apply to a station's ``metric`` on day ``on``, converted to ``unit``.
+
+    Air stations: the 1h, 8h and 24h limits of the ambient table (an annual mean drawn over
+    hourly values would mislead). Wastewater stations: the discharge limit (both bounds for
+    pH). Limits whose unit cannot be converted are left out.
+    """
+    lines: list[LimitLine] = []
+    if station_type == "air":
+        for period in sorted(limits.ambient_periods(metric) & {"1h", "8h", "24h"}):
+            found = limits.ambient_for(metric, period, on)
+            factor = unit_factor(found.unit, unit) if found else None
+            if found and factor is not None:
+                lines.append(LimitLine(f"{found.regulation} {period}", found.value * factor, period))
+    elif station_type == "wastewater":
+        found = limits.discharge_limit(metric, meta, on)
+        factor = unit_factor(found.unit, unit) if found else None
+        if found and factor is not None:
+            for bound, value in (("min", found.low), ("max", found.high)):
+                if value is not None:
+                    lines.append(LimitLine(f"{found.regulation} ({bound})", value * factor, "1h"))
+    return lines

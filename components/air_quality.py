@@ -18,11 +18,17 @@ from reference.provinces import province
 DARK_TEXT = {"good", "moderate", "poor"}  # light backgrounds: black text reads better
 
 
+def _md_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!<>|" else c for c in text)
+
+
 def worst_rows(stations: list[StationAQI], tz: ZoneInfo, lang: str, limit: int = 10) -> list[dict[str, Any]]:
     return [
         {
             "code": s.code,
             "name": s.name,
+            # Markdown, not HTML: AG Grid renders it as a link without trusting the name as markup.
+            "link": f"[{_md_escape(s.name)}](/station/{s.code})",
             "province": province(s.province_code).name if s.province_code else "",
             "aqi": s.aqi,
             "category": s.category,
@@ -45,7 +51,8 @@ def worst_grid(grid_id: str, lang: str) -> dag.AgGrid:
     columns = [
         {"field": "aqi", "headerName": "AQI", "width": 90, "cellStyle": aqi_style, "type": "rightAligned"},
         {"field": "category_text", "headerName": t("aqi.col.category", lang), "width": 120, "cellStyle": aqi_style},
-        {"field": "name", "headerName": t("aqi.col.station", lang), "flex": 2, "minWidth": 220},
+        {"field": "link", "headerName": t("aqi.col.station", lang), "flex": 2, "minWidth": 220,
+         "cellRenderer": "markdown", "linkTarget": "_self"},
         {"field": "province", "headerName": t("aqi.col.province", lang), "flex": 1, "minWidth": 120},
         {"field": "dominant", "headerName": t("aqi.col.dominant", lang), "width": 130},
         {"field": "hour", "headerName": t("aqi.col.hour", lang), "width": 150},

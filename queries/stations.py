@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from store.rollups import HOUR
@@ -51,9 +52,14 @@ def _utc(epoch: int | None) -> datetime | None:
 
 
 def list_stations(
-    engine: Engine, now: datetime, offline_after_intervals: float, type_: str | None = None, province: str | None = None
+    engine: Engine,
+    now: datetime,
+    offline_after_intervals: float,
+    type_: str | None = None,
+    province: str | None = None,
+    code: str | None = None,
 ) -> list[Station]:
-    """Stations (filtered by API type name and province code) with latest values and status.
+    """Stations (filtered by API type name, province code or station code) with latest values and status.
 
     A station is offline when it has had no valid reading for ``offline_after_intervals``
     times its reporting interval.
@@ -63,6 +69,8 @@ def list_stations(
         query = query.where(entities.c.subtype == STATION_TYPES[type_])
     if province is not None:
         query = query.where(entities.c.province_code == province)
+    if code is not None:
+        query = query.where(entities.c.code == code)
     since = int((now - LATEST_LOOKBACK).timestamp()) // HOUR * HOUR
     newest_hour = (
         select(hourly.c.series_id, func.max(hourly.c.hour_ts).label("hour_ts"), func.max(hourly.c.last_valid_ts).label("valid_ts"))
@@ -156,3 +164,23 @@ def hourly_means(engine: Engine, code: str, start: datetime, end: datetime) -> l
             .order_by(hourly.c.hour_ts)
         ).all()
     return [(r.metric, r.hour_ts, r.mean) for r in rows]
+
+
+HOURLY_COLUMNS = ["metric", "unit", "hour_ts", "mean", "min", "max", "n_all", "n_valid"]
+
+
+def station_hourly(engine: Engine, code: str, start: datetime, end: datetime) -> pd.DataFrame | None:
+    """Hourly roll-ups of every series of station ``code``, hours starting in [start, end); None if no such station."""
+    with engine.connect() as conn:
+        station_id = _station_id(conn, code)
+        if station_id is None:
+            return None
+        rows = conn.execute(
+            select(series.c.metric, series.c.unit, hourly.c.hour_ts, hourly.c.mean, hourly.c.min, hourly.c.max,
+                   hourly.c.n_all, hourly.c.n_valid)
+            .join(hourly, hourly.c.series_id == series.c.id)
+            .where(series.c.entity_id == station_id,
+                   hourly.c.hour_ts >= int(start.timestamp()), hourly.c.hour_ts < int(end.timestamp()))
+            .order_by(series.c.metric, hourly.c.hour_ts)
+        ).all()
+    return pd.DataFrame(rows, columns=HOURLY_COLUMNS)

@@ -65,10 +65,19 @@ sources:
         page.locator("#completeness .bars .point").first.wait_for(timeout=30_000)
         completeness_bars = page.locator("#completeness .bars .point").count()
         screenshot(page, "environment")
+        # Drill down: the worst station's own page, with a trend panel per parameter.
+        page.locator("#aqi-worst .ag-row a").first.click()
+        page.wait_for_url("**/station/*", timeout=30_000)
+        page.locator("#station-trend .scatterlayer .trace").first.wait_for(timeout=30_000)
+        station_title = page.locator("h1.page-title").inner_text()
+        panels = page.locator("#station-trend .annotation-text").all_text_contents()  # SVG text: no innerText
+        screenshot(page, "station")
     assert shot.stat().st_size > 10_000
     assert len(aqi_values) == 10 and aqi_values == sorted(aqi_values, reverse=True)
     assert all(0 <= v <= 500 for v in aqi_values)
     assert bars >= 20  # most of the 34 provinces have an air station
     assert completeness_bars == bars  # only air stations here: the same provinces report
+    assert station_title.startswith("Trạm quan trắc không khí")
+    assert any(text.startswith("PM2.5") for text in panels) and len(panels) >= 6, panels
     assert watch.console_errors == []
     assert watch.foreign_requests == []
