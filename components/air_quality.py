@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import dash_ag_grid as dag
 import plotly.graph_objects as go
 
+from components.tile_map import Tile, tile_map
 from i18n import format_time, t
 from indicators.aqi import CATEGORIES, CATEGORY_BY_KEY
 from queries.air_quality import StationAQI
@@ -65,13 +66,27 @@ def worst_grid(grid_id: str, lang: str) -> dag.AgGrid:
     )
 
 
-def province_figure(stations: list[StationAQI], lang: str) -> go.Figure:
-    """One bar per province: its worst station's AQI now (the province rule of indicators.aqi)."""
+def worst_by_province(stations: list[StationAQI]) -> dict[str, StationAQI]:
+    """Each province's worst station (the province rule of :mod:`indicators.aqi`)."""
     worst: dict[str, StationAQI] = {}
     for s in stations:
         if s.province_code and (s.province_code not in worst or s.aqi > worst[s.province_code].aqi):
             worst[s.province_code] = s
-    ordered = sorted(worst.values(), key=lambda s: s.aqi)
+    return worst
+
+
+def province_tiles(stations: list[StationAQI], lang: str) -> go.Figure:
+    """The province tile map coloured by each province's worst station's AQI now."""
+    tiles = {
+        code: Tile(s.colour, str(s.aqi), dark_text=s.category in DARK_TEXT)
+        for code, s in worst_by_province(stations).items()
+    }
+    return tile_map(tiles, t("map.no_data", lang))
+
+
+def province_figure(stations: list[StationAQI], lang: str) -> go.Figure:
+    """One bar per province: its worst station's AQI now."""
+    ordered = sorted(worst_by_province(stations).values(), key=lambda s: s.aqi)
     names = [province(s.province_code).name for s in ordered]
     figure = go.Figure(
         go.Bar(
