@@ -15,6 +15,9 @@ from queries.stations import list_stations, station_hourly
 from services import current
 
 RANGES = {"24h": timedelta(hours=24), "48h": timedelta(hours=48), "7d": timedelta(days=7)}
+# Hourly roll-ups change at most once a poll; and a refresh faster than the callback would
+# make the browser drop every answer as stale before it arrives.
+MIN_REFRESH_SECONDS = 60
 
 dash.register_page(__name__, path_template="/station/<code>", title="Trạm quan trắc", order=20)
 
@@ -49,7 +52,8 @@ def layout(code: str | None = None, range: str = "48h", **_query: str) -> html.D
                            labelClassName="range-option"),
             dcc.Store(id="station-code", data=station.code),
             dcc.Graph(id="station-trend", config={"displaylogo": False, "responsive": True}),
-            dcc.Interval(id="station-refresh", interval=int(svc.settings.page_refresh_seconds * 1000)),
+            dcc.Interval(id="station-refresh",
+                         interval=int(max(svc.settings.page_refresh_seconds, MIN_REFRESH_SECONDS) * 1000)),
         ],
         className="page page-station",
     )
