@@ -10,12 +10,12 @@
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from api.serialize import bad_request, iso, parse_time
+from api.serialize import bad_request, iso, parse_day, parse_time
 from api.stations import MAX_WINDOW
 from limits import current_limits
 from queries.exceedances import TYPES, Exceedance, exceedances
@@ -115,9 +115,8 @@ def register(bp: Blueprint) -> None:
         svc = current()
         tz = svc.settings.tz
         now = datetime.now(timezone.utc)
-        text = request.args.get("date")
         try:
-            day = date.fromisoformat(text) if text else now.astimezone(tz).date()
+            day = parse_day(request.args.get("date"), tz)
         except ValueError:
             return bad_request("date must be YYYY-MM-DD")
         type_ = request.args.get("type") or None

@@ -1,7 +1,7 @@
 """JSON encodings and request parsing shared by the API modules."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,3 +26,8 @@ def parse_time(text: str | None, default: datetime, tz: Any) -> datetime:
         return default
     parsed = datetime.fromisoformat(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def parse_day(text: str | None, tz: Any) -> date:
+    """A YYYY-MM-DD query parameter; today in ``tz`` when absent. ValueError on junk."""
+    return date.fromisoformat(text) if text else datetime.now(tz).date()

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from api.serialize import bad_request, iso, parse_time
+from api.serialize import bad_request, iso, parse_day, parse_time
 from queries.air_quality import StationAQI, current_station_aqi, station_aqi_day
 from queries.stations import STATION_TYPES, Station, list_stations, station_observations
 from queries.water_quality import StationWQI, current_station_wqi, station_wqi_day
@@ -137,9 +137,8 @@ def register(bp: Blueprint) -> None:
     def aqi(code: str):  # noqa: ANN202
         svc = current()
         tz = svc.settings.tz
-        text = request.args.get("date")
         try:
-            day = date.fromisoformat(text) if text else datetime.now(tz).date()
+            day = parse_day(request.args.get("date"), tz)
         except ValueError:
             return bad_request("date must be YYYY-MM-DD")
         result = station_aqi_day(svc.engine, code, day, tz, svc.settings.language)
@@ -151,9 +150,8 @@ def register(bp: Blueprint) -> None:
     def wqi(code: str):  # noqa: ANN202
         svc = current()
         tz = svc.settings.tz
-        text = request.args.get("date")
         try:
-            day = date.fromisoformat(text) if text else datetime.now(tz).date()
+            day = parse_day(request.args.get("date"), tz)
         except ValueError:
             return bad_request("date must be YYYY-MM-DD")
         result = station_wqi_day(svc.engine, code, day, tz, svc.settings.language)

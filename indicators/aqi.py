@@ -698,7 +698,6 @@ def hourly_aqi_frame(
     n_t = int(out_hi - grid_lo + 1)
     _check_unique((scode.astype(np.int64) * n_t + h) * len(POLLUTANTS) + pcode, what="station, hour and pollutant")
     skip = NOWCAST_HOURS - 1
-    n_out = n_t - skip
     n_st = len(s_uniques)
     per_chunk = max(1, max_cells // n_t)
     if per_chunk < n_st:  # several chunks: rows grouped by station

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from store.engine import make_engine
 from store.migrate import upgrade
+from tests.servers import PostgresServer
 
 
 @pytest.fixture
@@ -21,10 +22,8 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator["PostgresServer"]:
+def postgres_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL for the session; each test gets its own database from ``pg_engine``."""
-    from tests.servers import PostgresServer
-
     server = PostgresServer().start()
     yield server
     server.destroy()
