@@ -48,3 +48,11 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
         yield request.getfixturevalue("engine")
     else:
         yield request.getfixturevalue("pg_engine")
+
+
+@pytest.fixture
+def drop(tmp_path: Path) -> Path:
+    """An empty drop folder for file-based sources."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    return folder

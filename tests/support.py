@@ -5,9 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Engine
 
 from data_sources.base import Adapter, Batch, Entity, Options, PollContext, Reading, SourceError
 from data_sources.registry import register
+from polling import sync_sources
 from source_config import SourceSpec, load_sources
 
 
@@ -55,6 +60,20 @@ class ScriptedAdapter(Adapter):
         finally:
             with SCRIPT.lock:
                 SCRIPT.active[self.name] -= 1
+
+
+def write_sources(tmp_path: Path, *entries: dict[str, Any]) -> dict[str, SourceSpec]:
+    """Write a sources file like an operator would and load it: name → spec."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump({"sources": list(entries)}, allow_unicode=True), encoding="utf-8")
+    return {spec.name: spec for spec in load_sources(path)}
+
+
+def register_sources(tmp_path: Path, engine: Engine, *entries: dict[str, Any]) -> dict[str, SourceSpec]:
+    """:func:`write_sources`, then register them in the store as the scheduler would."""
+    specs = write_sources(tmp_path, *entries)
+    sync_sources(engine, list(specs.values()))
+    return specs
 
 
 def scripted_specs(tmp_path: Path, *entries: str) -> list[SourceSpec]:

@@ -11,12 +11,12 @@ from typing import Any
 
 import openpyxl
 import pytest
-import yaml
 from sqlalchemy import Engine, text
 
 import ingest
 import polling
-from source_config import SourceSpec, load_sources
+from source_config import SourceSpec
+from tests.support import register_sources
 
 ENTITIES = [
     {"code": "HN-01", "kind": "station", "name": "Trạm Hồ Tây", "province_code": "01"},
@@ -38,18 +38,7 @@ def files_source(drop: Path, **overrides: Any) -> dict[str, Any]:
 
 
 def load(tmp_path: Path, engine: Engine, entry: dict[str, Any]) -> SourceSpec:
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": [entry]}, allow_unicode=True), encoding="utf-8")
-    specs = load_sources(path)
-    polling.sync_sources(engine, specs)
-    return specs[0]
-
-
-@pytest.fixture
-def drop(tmp_path: Path) -> Path:
-    folder = tmp_path / "drop"
-    folder.mkdir()
-    return folder
+    return register_sources(tmp_path, engine, entry)[entry["name"]]
 
 
 def observations(engine: Engine) -> list[tuple[str, str, int, float]]:

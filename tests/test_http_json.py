@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from sqlalchemy import Engine, func, select
 
 import polling
 from data_sources.http_json import parse_time, resolve_path
 from settings import ConfigError
-from source_config import SourceSpec, load_sources
+from source_config import SourceSpec
+from tests.support import write_sources
 from store.schema import entities, observations, poll_runs, quarantine, series, sources
 
 # 2025-03-01 08:00 in Hanoi (UTC+7) = 01:00 UTC.
@@ -152,11 +152,7 @@ def options(url: str, **overrides: Any) -> dict[str, Any]:
     return opts
 
 
-def load(tmp_path: Path, *entries: dict[str, Any]) -> dict[str, SourceSpec]:
-    """Write a sources file like an operator would and load it."""
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": list(entries)}, allow_unicode=True), encoding="utf-8")
-    return {spec.name: spec for spec in load_sources(path)}
+load = write_sources  # write a sources file like an operator would and load it
 
 
 def entry(name: str, opts: dict[str, Any], timeout: float = 5) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from sqlalchemy import Engine, text
 
 import polling
 from settings import ConfigError
-from source_config import SourceSpec, load_sources
+from source_config import load_sources
+from tests.support import register_sources
 
 ENTITIES = [
     {"code": "HN-01", "kind": "station", "name": "Hà Nội - Hoàn Kiếm", "province_code": "01"},
@@ -48,12 +49,7 @@ def sql_source(name: str, url: str, **overrides: Any) -> dict[str, Any]:
     return {"name": name, "kind": "sql", "every": "5m", "timeout": 20, "options": options}
 
 
-def load(tmp_path: Path, engine: Engine, *entries: dict[str, Any]) -> dict[str, SourceSpec]:
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": list(entries)}, allow_unicode=True), encoding="utf-8")
-    specs = load_sources(path)
-    polling.sync_sources(engine, specs)
-    return {spec.name: spec for spec in specs}
+load = register_sources  # write a sources file, load it, register the sources
 
 
 def observations(engine: Engine) -> list[tuple[str, str, int, float, str]]:

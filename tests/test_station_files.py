@@ -23,6 +23,7 @@ from data_sources.base import Entity
 from data_sources.station_files import ParsedFile, StationFileParser, StationFilesOptions, parse_station_file
 from settings import ConfigError
 from source_config import SourceSpec, load_sources
+from tests.support import register_sources
 
 NAME = "HN_KCNTL_NT01_20250701103000.txt"
 T0 = "20250701103000"  # local time, UTC+7
@@ -45,18 +46,7 @@ def source(drop: Path, **overrides: Any) -> dict[str, Any]:
 
 
 def load(tmp_path: Path, engine: Engine, entry: dict[str, Any]) -> SourceSpec:
-    path = tmp_path / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": [entry]}, allow_unicode=True), encoding="utf-8")
-    specs = load_sources(path)
-    polling.sync_sources(engine, specs)
-    return specs[0]
-
-
-@pytest.fixture
-def drop(tmp_path: Path) -> Path:
-    folder = tmp_path / "drop"
-    folder.mkdir()
-    return folder
+    return register_sources(tmp_path, engine, entry)[entry["name"]]
 
 
 def put(drop: Path, name: str, content: str | bytes, subdir: str | None = "NT01", age: float = 60) -> Path:
