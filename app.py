@@ -15,14 +15,18 @@ from pathlib import Path
 import dash
 from dash import Dash, dcc, html
 
+from alerts.rules import load_rules
 from api import blueprint as api_blueprint
 from cache import init_cache
+from components.area import AREA_PATHS
 from i18n import t
+from kpis.catalogue import load_catalogue
 from limits import load_limits
 from services import EXTENSION, Services
 from settings import ConfigError, Settings, load_settings
 from source_config import SourceSpec, load_sources
 from store.engine import make_engine
+from wall_config import load_walls
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("opscentre")
@@ -32,7 +36,10 @@ def create_app(settings: Settings | None = None, specs: list[SourceSpec] | None 
     """Build the Dash app (and its Flask server with the JSON API). Starts no scheduler."""
     settings = settings or load_settings()
     specs = load_sources(settings.sources_file) if specs is None else specs
-    load_limits(settings.limits_file)  # a broken limits file stops start-up, not a page later
+    # A broken configuration file stops start-up, not a page or a poll later.
+    load_rules(settings.alerts_file, load_limits(settings.limits_file))
+    load_catalogue(settings.kpis_file)
+    load_walls(settings.walls_file)
     app = Dash(
         __name__,
         use_pages=True,
@@ -43,6 +50,8 @@ def create_app(settings: Settings | None = None, specs: list[SourceSpec] | None 
         title=t("app.title", settings.language),
         serve_locally=True,
     )
+    # The page's language, for screen readers and the browser's own formatting.
+    app.index_string = app.index_string.replace("<html>", f'<html lang="{settings.language}">', 1)
     server = app.server
     server.extensions[EXTENSION] = Services(settings=settings, engine=make_engine(settings.effective_database_url), specs=specs)
     init_cache(server, settings)
@@ -64,13 +73,19 @@ def _shell(settings: Settings) -> html.Div:
                         [
                             dcc.Link(t("nav.overview", lang), href="/", className="nav-link"),
                             dcc.Link(t("nav.environment", lang), href="/environment", className="nav-link"),
+                            *[dcc.Link(t(f"area.{area}", lang), href=path, className="nav-link") for area, path in AREA_PATHS.items()],
                             dcc.Link(t("nav.sources", lang), href="/sources", className="nav-link"),
+                            dcc.Link(t("nav.wall", lang), href="/wall/overview", className="nav-link"),
                         ],
                         className="nav",
                     ),
                 ],
                 className="app-header",
             ),
+            # Shown by assets/connection.js while the server does not answer.
+            html.Div([t("conn.lost", lang), html.Span(id="connection-lost-since")],
+                     id="connection-lost", className="connection-lost", hidden=True, role="alert",
+                     **{"data-tz": settings.timezone}),
             html.Main(dash.page_container, className="app-main"),
         ],
         className="app-shell",
@@ -81,15 +96,20 @@ def run_embedded(settings: Settings) -> None:
     """Migrate, start the scheduler thread (backfill first) and serve on settings.port."""
     from backfill import backfill_empty_sources
     from polling import sync_sources
+    from receivers.ftp import start_ftp_receiver
     from scheduler import PollScheduler
     from store.migrate import upgrade
 
+    from alerts.hook import configure_from_settings
+
     specs = load_sources(settings.sources_file)
     app = create_app(settings, specs)
+    configure_from_settings(settings)  # this process evaluates alerts after each poll
     engine = app.server.extensions[EXTENSION].engine
     upgrade(engine)
     sync_sources(engine, specs)
     poller = PollScheduler(engine, specs, settings)
+    receiver = start_ftp_receiver(settings, specs)  # None unless FTP_ENABLED
 
     def start_polling() -> None:
         backfill_empty_sources(engine, specs, settings.demo_backfill_days)
@@ -102,6 +122,8 @@ def run_embedded(settings: Settings) -> None:
         app.run(host=settings.host, port=settings.port, debug=False)
     finally:
         poller.shutdown()
+        if receiver:
+            receiver.stop()
 
 
 def main() -> int:

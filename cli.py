@@ -109,10 +109,13 @@ def backfill(days: float | None, names: tuple[str, ...]) -> None:
 @cli.command()
 def scheduler() -> None:
     """Run the poll scheduler until SIGTERM/SIGINT. Start exactly one per deployment."""
+    from alerts.hook import configure_from_settings
+    from receivers.ftp import start_ftp_receiver
     from scheduler import PollScheduler
     from store.migrate import upgrade
 
     settings, specs = _context()
+    configure_from_settings(settings)  # alerts are evaluated after each poll, here only
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
     stop = threading.Event()
@@ -120,8 +123,12 @@ def scheduler() -> None:
         signal.signal(sig, lambda *_: stop.set())
     poller = PollScheduler(engine, specs, settings)
     poller.start()
+    # Stations push files here, next to the poller that ingests them (never in web workers).
+    receiver = start_ftp_receiver(settings, specs)
     click.echo(f"scheduler {poller.holder} running {len(poller.specs)} source(s)")
     stop.wait()
+    if receiver:
+        receiver.stop()
     poller.shutdown()
     click.echo("scheduler stopped")
 

@@ -19,15 +19,13 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
-from settings import ConfigError
+from yaml_config import YamlFile, generic_hint, read_yaml, reloading, validate
 
 PERIODS = ("1h", "8h", "24h", "year")
 Period = Literal["1h", "8h", "24h", "year"]
@@ -313,77 +311,27 @@ def unit_factor(from_unit: str | None, to_unit: str | None) -> float | None:
 # --------------------------------------------------------------------------- loading
 
 
-def _node_line(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int, list[Any]]:
-    """1-based line of the YAML node at ``loc`` (keys and list indices), or of its nearest
-    parent, and the part of ``loc`` found in the file (pydantic adds names of union branches)."""
-    node, line, found = root, (root.start_mark.line + 1 if root is not None else 1), []
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if str(k.value) == str(part)), None)
-            if match is None:
-                continue  # a union branch name: skip it, keep looking below this node
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            continue
-        found.append(part)
-    return line, found
-
-
-def _line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int:
-    return _node_line(root, loc)[0]
-
-
 def load_limits(path: Path) -> Limits:
     """Parse and validate the limits file; raise :class:`ConfigError` naming file, line and fix."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the limits file ({exc.strerror}); set LIMITS_FILE to an existing file") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the indentation or quoting") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: expected a mapping with 'ambient:' and 'wastewater:' lists of limit tables")
-    try:
-        parsed = LimitsFile.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        line, found = _node_line(root, tuple(err["loc"]))
-        name = ".".join(str(p) for p in found) or "(top level)"
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing" and err["loc"]:
-            message = f"{err['loc'][-1]!r} is missing"
-        raise ConfigError(f"{path}:{line}: {name}: {message}{_hint(err)}") from None
-    _check_dates(path, root, parsed)
-    return Limits(parsed.checks, dict(parsed.plausible_max), parsed.ambient, parsed.wastewater, path)
+    file = read_yaml(path, "limits file", "LIMITS_FILE")
+    parsed = validate(file, LimitsFile, _hint)
+    _check_dates(file, parsed)
+    return Limits(parsed.checks, dict(parsed.plausible_max), parsed.ambient, parsed.wastewater, file.path)
 
 
 def _hint(err: dict[str, Any]) -> str:
     kind = err["type"]
-    if kind == "extra_forbidden":
-        return "; remove it or check its spelling"
-    if kind == "missing":
-        return "; add it (see the other entries)"
     if kind == "literal_error":
         return f"; the averaging period must be one of {', '.join(PERIODS)}"
     if kind.startswith("date"):
         return "; write dates as YYYY-MM-DD"
     if kind in {"greater_than", "float_parsing", "float_type"}:
         return "; write a positive number"
-    return ""
+    return generic_hint(err)
 
 
-def _check_dates(path: Path, root: yaml.Node | None, parsed: LimitsFile) -> None:
-    def fail(loc: tuple[Any, ...], message: str) -> ConfigError:
-        return ConfigError(f"{path}:{_line(root, loc)}: {message}")
+def _check_dates(file: YamlFile, parsed: LimitsFile) -> None:
+    fail = file.error
 
     for kind, tables in (("ambient", parsed.ambient), ("wastewater", parsed.wastewater)):
         for i, table in enumerate(tables):
@@ -406,14 +354,14 @@ def _check_dates(path: Path, root: yaml.Node | None, parsed: LimitsFile) -> None
                     for other_start, other_end, other_loc in seen.get((metric, period), []):
                         if _overlap(start, end, other_start, other_end):
                             raise fail(loc, f"{metric} {period}: {start}..{end or 'open'} overlaps the value at line "
-                                            f"{_line(root, other_loc)}; end one with valid_to the day before the other starts")
+                                            f"{file.line(other_loc)}; end one with valid_to the day before the other starts")
                     seen.setdefault((metric, period), []).append((start, end, loc))
     by_name: dict[str, list[tuple[WastewaterTable, int]]] = {}
     for i, table in enumerate(parsed.wastewater):
         for other, j in by_name.get(table.regulation, []):
             if _overlap(table.valid_from, table.valid_to, other.valid_from, other.valid_to):
                 raise fail(("wastewater", i), f"{table.regulation} is in force twice on the same days (see line "
-                                              f"{_line(root, ('wastewater', j))}); end the older with valid_to")
+                                              f"{file.line(('wastewater', j))}); end the older with valid_to")
         by_name.setdefault(table.regulation, []).append((table, i))
         steps = table.kf_by_flow
         bounds = [s.up_to for s in steps]
@@ -427,18 +375,8 @@ def _overlap(a0: date, a1: date | None, b0: date, b1: date | None) -> bool:
     return (a1 is None or b0 <= a1) and (b1 is None or a0 <= b1)
 
 
-@lru_cache(maxsize=4)
-def _cached(path: str, mtime_ns: int) -> Limits:
-    return load_limits(Path(path))
-
-
-def current_limits(path: Path) -> Limits:
-    """The limits file, re-read only when it changes (for web requests)."""
-    try:
-        mtime = Path(path).stat().st_mtime_ns
-    except OSError:
-        return load_limits(path)  # raises the ConfigError that says what to fix
-    return _cached(str(path), mtime)
+# The limits file, re-read only when it changes (for web requests).
+current_limits = reloading(load_limits)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from alerts.hook import evaluate_after_poll
 from data_sources.base import Batch, PollContext, SourceError
 from ingest import store_batch
 from source_config import SourceSpec
@@ -119,7 +120,32 @@ def poll_source(
 
     ``fetch`` replaces the adapter's ``poll`` (a backfill asks for a window of the
     past instead) and ``now`` the current time the batch is validated against.
+    Then the alert rules are evaluated (see :func:`_evaluate_alerts`).
     """
+    outcome = _poll_and_store(engine, spec, trigger, now, fetch)
+    _evaluate_alerts(engine)
+    return outcome
+
+
+def _evaluate_alerts(engine: Engine) -> None:
+    """Alert rules after each poll, at the wall clock's time (a backfill's ``now`` is in the past).
+
+    Also after a failed poll: it is what a source_failing rule reacts to. Evaluation is
+    a consequence of the poll, not part of it: its failure is logged, never the poll's.
+    """
+    try:
+        evaluate_after_poll(engine)
+    except Exception:  # noqa: BLE001 - alerts must never fail a poll
+        log.exception("alert evaluation after the poll failed")
+
+
+def _poll_and_store(
+    engine: Engine,
+    spec: SourceSpec,
+    trigger: str,
+    now: datetime | None,
+    fetch: Callable[[PollContext], Batch] | None,
+) -> PollOutcome:
     started = utcnow()
     clock = time.monotonic()
     with engine.begin() as conn:

@@ -8,15 +8,21 @@ YAML file with the same keys in lower case. A bad value stops start-up with a
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
 ROOT = Path(__file__).resolve().parent
+
+# An FTP account name doubles as its upload folder's name, so it must be a safe one.
+_FTP_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Settings whose raw value must never appear in an error message (they hold passwords).
+_SECRET_SETTINGS = frozenset({"ftp_users"})
 
 
 class ConfigError(Exception):
@@ -36,6 +42,8 @@ class Settings(BaseSettings):
     organisation_name: str = "Bộ Nông nghiệp và Môi trường"
     sources_file: Path = Field(default=ROOT / "config" / "sources.yaml")
     limits_file: Path = Field(default=ROOT / "config" / "limits.yaml")
+    walls_file: Path = Field(default=ROOT / "config" / "walls.yaml", description="video-wall layouts (wall_config.py)")
+    kpis_file: Path = Field(default=ROOT / "config" / "kpis.yaml")
     scheduler_heartbeat_seconds: float = Field(default=10.0, gt=0)
     # A source is stale when its last success is older than this many expected intervals.
     stale_after_intervals: float = Field(default=3.0, gt=1)
@@ -44,6 +52,17 @@ class Settings(BaseSettings):
     demo_backfill_days: float = Field(default=2.0, ge=0, le=90)
     page_refresh_seconds: float = Field(default=15.0, ge=1)
     cache_seconds: int = Field(default=10, ge=0)
+    alerts_file: Path = ROOT / "config" / "alerts.yaml"
+    # Optional FTP receiver (receivers/ftp.py), off by default: stations push their files
+    # into the drop folder of the station_files source named by ftp_source, one folder per
+    # account. ftp_users is "user:password,user2:password2" (a password may hold ':' but
+    # not ','); ftp_passive_ports is "first-last" (a firewall must let that range through).
+    ftp_enabled: bool = False
+    ftp_host: str = "127.0.0.1"
+    ftp_port: int = Field(default=2121, ge=1, le=65535)
+    ftp_source: str = ""
+    ftp_users: SecretStr = SecretStr("")
+    ftp_passive_ports: str = "30000-30009"
 
     @field_validator("timezone")
     @classmethod
@@ -69,6 +88,18 @@ class Settings(BaseSettings):
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("use redis://host:port/db (or leave it empty for the filesystem cache)")
         return value
+
+    @field_validator("ftp_users")
+    @classmethod
+    def _ftp_accounts(cls, value: SecretStr) -> SecretStr:
+        parse_ftp_users(value.get_secret_value())  # raises a message that never holds a password
+        return value
+
+    @field_validator("ftp_passive_ports")
+    @classmethod
+    def _passive_ports(cls, value: str) -> str:
+        ports = port_range(value)
+        return f"{ports.start}-{ports.stop - 1}"
 
     @classmethod
     def settings_customise_sources(
@@ -98,6 +129,50 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'opscentre.db'}"
 
+    @property
+    def ftp_accounts(self) -> dict[str, str]:
+        """FTP user name -> password, from ``ftp_users``."""
+        return parse_ftp_users(self.ftp_users.get_secret_value())
+
+    @property
+    def ftp_passive_port_range(self) -> range:
+        return port_range(self.ftp_passive_ports)
+
+
+def parse_ftp_users(text: str) -> dict[str, str]:
+    """``"user:password,user2:password2"`` -> ``{user: password}``; ValueError on a bad entry.
+
+    Messages name the entry by its position and user name only, never its password.
+    """
+    accounts: dict[str, str] = {}
+    for position, entry in enumerate((e.strip() for e in text.split(",")), start=1):
+        if not entry:
+            continue
+        user, colon, password = entry.partition(":")
+        user = user.strip()
+        if not colon or not password:
+            raise ValueError(f"entry {position} must be user:password (comma-separated entries)")
+        if not _FTP_USER.match(user):
+            raise ValueError(
+                f"entry {position}: user name {user!r} must be letters, digits, '.', '_' or '-' "
+                "(it names the account's upload folder) and not start with '.', '_' or '-'"
+            )
+        if user in accounts:
+            raise ValueError(f"entry {position}: user {user!r} is listed twice")
+        accounts[user] = password
+    return accounts
+
+
+def port_range(text: str) -> range:
+    """``"30000-30009"`` (or one port ``"30000"``) -> the ports; ValueError if malformed."""
+    m = re.fullmatch(r"\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?", text)
+    if not m:
+        raise ValueError(f"{text!r} is not a port range; write e.g. 30000-30009")
+    first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+    if not 1 <= first <= last <= 65535:
+        raise ValueError(f"{text!r}: ports must be 1..65535, the first not above the last")
+    return range(first, last + 1)
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings, turning validation errors into one readable :class:`ConfigError`."""
@@ -111,7 +186,7 @@ def load_settings(**overrides: Any) -> Settings:
         lines = []
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "?"
-            got = err.get("input")
+            got = "<hidden>" if name in _SECRET_SETTINGS else err.get("input")
             lines.append(f"  {name.upper()}{where}: {err['msg']}; got {got!r}")
         raise ConfigError("invalid settings:\n" + "\n".join(lines)) from None
     settings.var_dir.mkdir(parents=True, exist_ok=True)

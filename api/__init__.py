@@ -4,9 +4,13 @@ from __future__ import annotations
 from flask import Blueprint
 
 from api import environment, health, sources, stations
+from api import kpis
+from api import alerts
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 health.register(blueprint)
 sources.register(blueprint)
 stations.register(blueprint)
 environment.register(blueprint)
+kpis.register(blueprint)
+alerts.register(blueprint)

@@ -10,6 +10,10 @@ from zoneinfo import ZoneInfo
 import dash_ag_grid as dag
 import plotly.graph_objects as go
 
+from components.grids import category_style
+from components.links import station_link
+from components.station_map import MapPoint
+from components.theme import FONT_FAMILY
 from components.tile_map import Tile, tile_map
 from i18n import format_time, t
 from indicators.aqi import CATEGORIES, CATEGORY_BY_KEY
@@ -19,17 +23,13 @@ from reference.provinces import province
 DARK_TEXT = {"good", "moderate", "poor"}  # light backgrounds: black text reads better
 
 
-def _md_escape(text: str) -> str:
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!<>|" else c for c in text)
-
-
 def worst_rows(stations: list[StationAQI], tz: ZoneInfo, lang: str, limit: int = 10) -> list[dict[str, Any]]:
     return [
         {
             "code": s.code,
             "name": s.name,
             # Markdown, not HTML: AG Grid renders it as a link without trusting the name as markup.
-            "link": f"[{_md_escape(s.name)}](/station/{s.code})",
+            "link": station_link(s.name, s.code),
             "province": province(s.province_code).name if s.province_code else "",
             "aqi": s.aqi,
             "category": s.category,
@@ -42,13 +42,7 @@ def worst_rows(stations: list[StationAQI], tz: ZoneInfo, lang: str, limit: int =
 
 
 def worst_grid(grid_id: str, lang: str) -> dag.AgGrid:
-    aqi_style = {
-        "styleConditions": [
-            {"condition": f"params.data.category == '{c.key}'",
-             "style": {"backgroundColor": c.colour, "color": "#000" if c.key in DARK_TEXT else "#fff", "fontWeight": "700"}}
-            for c in CATEGORIES
-        ]
-    }
+    aqi_style = category_style("category", ((c.key, c.colour) for c in CATEGORIES), DARK_TEXT)
     columns = [
         {"field": "aqi", "headerName": "AQI", "width": 90, "cellStyle": aqi_style, "type": "rightAligned"},
         {"field": "category_text", "headerName": t("aqi.col.category", lang), "width": 120, "cellStyle": aqi_style},
@@ -75,17 +69,19 @@ def worst_by_province(stations: list[StationAQI]) -> dict[str, StationAQI]:
     return worst
 
 
-def province_tiles(stations: list[StationAQI], lang: str) -> go.Figure:
-    """The province tile map coloured by each province's worst station's AQI now."""
+def province_tiles(stations: list[StationAQI], lang: str, height: int | None = 900, font_px: int = 16,
+                   selected: str | None = None) -> go.Figure:
+    """The province tile map coloured by each province's worst station's AQI now (``selected`` outlined)."""
     tiles = {
         code: Tile(s.colour, str(s.aqi), dark_text=s.category in DARK_TEXT)
         for code, s in worst_by_province(stations).items()
     }
-    return tile_map(tiles, t("map.no_data", lang))
+    return tile_map(tiles, t("map.no_data", lang), height=height, font_px=font_px, selected=selected)
 
 
-def province_figure(stations: list[StationAQI], lang: str) -> go.Figure:
-    """One bar per province: its worst station's AQI now."""
+def province_figure(stations: list[StationAQI], lang: str, height: int | None = 0, font_px: int = 12) -> go.Figure:
+    """One bar per province: its worst station's AQI now. ``height=0`` grows with the number
+    of provinces (desktop page); ``None`` fills the container (wall panel)."""
     ordered = sorted(worst_by_province(stations).values(), key=lambda s: s.aqi)
     names = [province(s.province_code).name for s in ordered]
     figure = go.Figure(
@@ -99,8 +95,18 @@ def province_figure(stations: list[StationAQI], lang: str) -> go.Figure:
     )
     figure.update_layout(
         template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-        margin={"l": 10, "r": 40, "t": 10, "b": 30}, height=max(300, 22 * len(ordered) + 60),
+        margin={"l": 10, "r": 40, "t": 10, "b": 30}, autosize=height is None,
+        height=max(300, 22 * len(ordered) + 60) if height == 0 else height,
         xaxis={"range": [0, max([s.aqi for s in ordered] + [150]) * 1.25], "title": "AQI"},
-        uirevision="province-aqi", font={"family": "Noto Sans, DejaVu Sans, sans-serif"},
+        uirevision="province-aqi", font={"family": FONT_FAMILY, "size": font_px},
     )
     return figure
+
+
+def station_points(stations: list[StationAQI], lang: str) -> list[MapPoint]:
+    """Stations with a position as map points, the worst last so it is drawn on top."""
+    return [
+        MapPoint(s.code, s.name, s.lat, s.lon, s.colour, str(s.aqi),
+                 f"{s.name}: AQI {s.aqi} · {CATEGORY_BY_KEY[s.category].label(lang)}")
+        for s in reversed(stations) if s.lat is not None and s.lon is not None
+    ]

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 import dash_ag_grid as dag
 import plotly.graph_objects as go
 
+from components.grids import paged_options
+from components.theme import FONT_FAMILY
 from i18n import format_number, format_time, t
 from queries.exceedances import SiteExceedances
-from queries.station_health import ProvinceCompleteness
+from queries.station_health import ProvinceCompleteness, StationDay
 from reference.provinces import province
 
 
@@ -45,35 +47,44 @@ def exceedance_grid(grid_id: str, lang: str) -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id, columnDefs=columns, rowData=[], getRowId="params.data.code",
         defaultColDef={"resizable": True, "sortable": True},
-        dashGridOptions={
-            "domLayout": "autoHeight", "animateRows": False, "pagination": True, "paginationPageSize": 15,
-            "paginationPageSizeSelector": False,
-            # Plain strings (AG Grid blocks HTML overlay templates): the empty state and pager in the reader's language.
-            "localeText": {"noRowsToShow": t("exceedance.none", lang), "page": t("grid.page", lang),
-                           "of": t("grid.of", lang), "to": "–"},
-        },
+        dashGridOptions=paged_options(lang, t("exceedance.none", lang), 15),
         style={"width": "100%"},
     )
 
 
-def completeness_figure(provinces: list[ProvinceCompleteness], lang: str) -> go.Figure:
+def completeness_figure(provinces: list[ProvinceCompleteness], lang: str, height: int | None = 380,
+                        font_px: int = 12) -> go.Figure:
     """Received ÷ expected readings today per province, as a percentage; below 80 % in amber, 50 % in red."""
     rows = sorted((p for p in provinces if p.completeness is not None and p.province_code),
                   key=lambda p: p.completeness, reverse=True)
-    pct = [round(100 * p.completeness, 1) for p in rows]
+    return _completeness_bars([province(p.province_code).name for p in rows], [p.completeness for p in rows],
+                              [f"{p.stations_reporting}/{p.stations}" for p in rows], lang, height, font_px)
+
+
+def station_completeness_figure(days: list[StationDay], lang: str, height: int | None = 380,
+                                font_px: int = 12) -> go.Figure:
+    """The same per station of one province (its drill-down), with the hours of calibration or fault."""
+    rows = sorted((d for d in days if d.completeness is not None), key=lambda d: d.completeness, reverse=True)
+    notes = [t("completeness.station_note", lang, received=d.received, expected=d.expected,
+               calibration=d.hours_calibration_or_fault) for d in rows]
+    return _completeness_bars([d.name for d in rows], [d.completeness for d in rows], notes, lang, height, font_px)
+
+
+def _completeness_bars(names: list[str], shares: list[float], notes: list[str], lang: str, height: int | None,
+                       font_px: int) -> go.Figure:
+    pct = [round(100 * share, 1) for share in shares]
     colours = ["#1f9d55" if v >= 80 else "#d69e2e" if v >= 50 else "#e53e3e" for v in pct]
     figure = go.Figure(
         go.Bar(
-            x=[province(p.province_code).name for p in rows], y=pct, marker_color=colours,
+            x=names, y=pct, marker_color=colours,
             text=[f"{format_number(v, lang, 0)}%" for v in pct], textposition="outside",
-            customdata=[[p.stations_reporting, p.stations] for p in rows],
-            hovertemplate="%{x}: %{y}%<br>%{customdata[0]}/%{customdata[1]}<extra></extra>",
+            customdata=notes, hovertemplate="%{x}: %{y}%<br>%{customdata}<extra></extra>",
         )
     )
     figure.update_layout(
         template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-        margin={"l": 40, "r": 10, "t": 10, "b": 110}, height=380,
-        yaxis={"range": [0, 110], "title": "%"}, xaxis={"tickangle": -45},
-        uirevision="completeness", font={"family": "Noto Sans, DejaVu Sans, sans-serif"},
+        margin={"l": 40, "r": 10, "t": 10, "b": 10}, height=height, autosize=height is None,
+        yaxis={"range": [0, 110], "title": "%"}, xaxis={"tickangle": -45, "automargin": True},
+        uirevision="completeness", font={"family": FONT_FAMILY, "size": font_px},
     )
     return figure

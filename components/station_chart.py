@@ -3,13 +3,14 @@ the limits that apply, and calibration or fault hours shaded (not shown as pollu
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components.theme import FONT_FAMILY
 from limits import LimitLine
 from store.rollups import HOUR
 
@@ -28,9 +29,9 @@ def _spans(hours: Sequence[int]) -> list[tuple[int, int]]:
     return spans
 
 
-def _local(epoch: int | float, tz: ZoneInfo) -> datetime:
+def _local(epoch: float, tz: ZoneInfo) -> datetime:
     # Plotly draws naive datetimes as given: hand it local wall-clock times.
-    return datetime.fromtimestamp(epoch, timezone.utc).astimezone(tz).replace(tzinfo=None)
+    return datetime.fromtimestamp(epoch, UTC).astimezone(tz).replace(tzinfo=None)
 
 
 def trend_figure(hourly: pd.DataFrame, limits: Mapping[str, list[LimitLine]], tz: ZoneInfo,
@@ -59,7 +60,7 @@ def trend_figure(hourly: pd.DataFrame, limits: Mapping[str, list[LimitLine]], tz
     figure.update_layout(
         template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
         height=PANEL_HEIGHT * max(1, len(metrics)) + 60, margin={"l": 50, "r": 20, "t": 30, "b": 30},
-        uirevision="station-trend", font={"family": "Noto Sans, DejaVu Sans, sans-serif", "size": 12},
+        uirevision="station-trend", font={"family": FONT_FAMILY, "size": 12},
         annotations=list(figure.layout.annotations) + [
             {"text": f"▒ {shaded_label}", "xref": "paper", "yref": "paper", "x": 1, "y": 1.0, "yanchor": "bottom",
              "xanchor": "right", "showarrow": False, "font": {"color": "#a0aec0", "size": 11}}],

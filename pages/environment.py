@@ -1,48 +1,68 @@
-"""Environment: air quality now, limit exceedances by facility, and data completeness by province."""
+"""Environment: air and surface-water quality now, limit exceedances, data completeness —
+for the nation or one province (``/environment?province=HNI``; click a province tile or
+pick it in the list). Stations link to their own page."""
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components.air_quality import province_figure, province_tiles, worst_grid, worst_rows
-from components.environment import completeness_figure, exceedance_grid, exceedance_rows
+from components.air_quality import province_figure, province_tiles, station_points, worst_grid, worst_rows
+from components.environment import completeness_figure, exceedance_grid, exceedance_rows, station_completeness_figure
+from components.station_map import station_map
+from components.water_quality import wqi_grid, wqi_rows
+from components.refresh import page_refresh
 from i18n import format_time, t
-from queries.cached import completeness_snapshot, current_aqi_snapshot, exceedances_snapshot
+from queries.cached import (
+    completeness_snapshot,
+    current_aqi_snapshot,
+    current_wqi_snapshot,
+    exceedances_snapshot,
+    station_days_snapshot,
+)
+from reference.provinces import all_provinces, province
 from services import current
 
 dash.register_page(__name__, path="/environment", title="Môi trường", order=10)
+MIN_REFRESH_SECONDS = 10  # the roll-ups change once a poll; the callback draws seven panels
 
 
-def layout(**_query: str) -> html.Div:
+def _graph(graph_id: str, **style: str) -> dcc.Graph:
+    return dcc.Graph(id=graph_id, config={"displaylogo": False}, style=style or None)
+
+
+def layout(province: str = "", **_query: str) -> html.Div:  # noqa: A002 - the URL's name
     svc = current()
     lang = svc.settings.language
+    codes = {p.code for p in all_provinces()}
     return html.Div(
         [
-            html.H1(t("environment.title", lang), className="page-title"),
-            html.Div(id="environment-as-of", className="as-of"),
+            dcc.Location(id="environment-url", refresh=False),
+            dcc.Location(id="environment-nav", refresh="callback-nav"),
+            html.Div(
+                [
+                    html.H1(t("environment.title", lang), className="page-title"),
+                    dcc.Dropdown(
+                        id="environment-province", value=province if province in codes else None,
+                        options=[{"label": p.name, "value": p.code} for p in sorted(all_provinces(), key=lambda p: p.name)],
+                        placeholder=t("province.all", lang), clearable=True, className="province-picker",
+                    ),
+                    html.Div(id="environment-as-of", className="as-of"),
+                ],
+                className="page-head",
+            ),
             html.Section([html.H2(t("aqi.worst_now", lang)), worst_grid("aqi-worst", lang)], className="panel"),
             html.Div(
                 [
-                    html.Section(
-                        [html.H2(t("aqi.map", lang)),
-                         dcc.Graph(id="aqi-tiles", config={"displaylogo": False})],
-                        className="panel",
-                    ),
-                    html.Section(
-                        [html.H2(t("aqi.by_province", lang)),
-                         dcc.Graph(id="aqi-provinces", config={"displaylogo": False})],
-                        className="panel",
-                    ),
+                    html.Section([html.H2(t("aqi.station_map", lang)), _graph("aqi-stations")], className="panel"),
+                    html.Section([html.H2(t("aqi.map", lang)), _graph("aqi-tiles")], className="panel"),
                 ],
                 className="two-columns",
             ),
+            html.Section([html.H2(t("aqi.by_province", lang)), _graph("aqi-provinces")], className="panel"),
+            html.Section([html.H2(t("wqi.title", lang)), wqi_grid("wqi", lang)], className="panel"),
             html.Section([html.H2(t("exceedance.title", lang)), exceedance_grid("exceedances", lang)], className="panel"),
-            html.Section(
-                [html.H2(t("completeness.title", lang)),
-                 dcc.Graph(id="completeness", config={"displaylogo": False, "responsive": True})],
-                className="panel",
-            ),
-            dcc.Interval(id="environment-refresh", interval=int(svc.settings.page_refresh_seconds * 1000)),
+            html.Section([html.H2(id="completeness-title"), _graph("completeness")], className="panel"),
+            page_refresh("environment-refresh", MIN_REFRESH_SECONDS),
         ],
         className="page page-environment",
     )
@@ -50,23 +70,72 @@ def layout(**_query: str) -> html.Div:
 
 @callback(
     Output("aqi-worst", "rowData"),
+    Output("aqi-stations", "figure"),
     Output("aqi-tiles", "figure"),
     Output("aqi-provinces", "figure"),
     Output("environment-as-of", "children"),
+    Output("wqi", "rowData"),
     Output("exceedances", "rowData"),
+    Output("completeness-title", "children"),
     Output("completeness", "figure"),
     Input("environment-refresh", "n_intervals"),
+    Input("environment-province", "value"),
 )
-def refresh(_n: int | None) -> tuple[list[dict], object, object, str, list[dict], object]:
+def refresh(_n: int | None, code: str | None) -> tuple:
     svc = current()
     lang, tz = svc.settings.language, svc.settings.tz
-    stations = current_aqi_snapshot()
-    newest = max((s.hour for s in stations), default=None)
+    everywhere = current_aqi_snapshot()
+    stations = [s for s in everywhere if code is None or s.province_code == code]
+    newest = max((s.hour for s in everywhere), default=None)
+    water = [s for s in current_wqi_snapshot(lang) if code is None or s.province_code == code]
+    sites = [s for s in exceedances_snapshot() if code is None or s.province_code == code]
+    if code is None:
+        completeness = (t("completeness.title", lang), completeness_figure(completeness_snapshot(), lang))
+    else:
+        completeness = (t("completeness.province_title", lang, province=province(code).name),
+                        station_completeness_figure(station_days_snapshot(code), lang))
     return (
         worst_rows(stations, tz, lang),
-        province_tiles(stations, lang),
-        province_figure(stations, lang),
+        station_map(station_points(stations, lang)),
+        # The tile map and the bars stay national: they are how a reader picks a province.
+        province_tiles(everywhere, lang, selected=code),
+        province_figure(everywhere, lang),
         t("data.as_of", lang, time=format_time(newest, tz, lang)),
-        exceedance_rows(exceedances_snapshot(), tz, lang),
-        completeness_figure(completeness_snapshot(), lang),
+        wqi_rows(water, lang),
+        exceedance_rows(sites, tz, lang),
+        *completeness,
     )
+
+
+@callback(
+    Output("environment-province", "value"),
+    Input("aqi-tiles", "clickData"),
+    State("environment-province", "value"),
+    prevent_initial_call=True,
+)
+def pick_on_map(click: dict | None, code: str | None) -> str | None:
+    """A click on a province tile selects it; a click on the selected one goes back to the nation."""
+    picked = ((click or {}).get("points") or [{}])[0].get("customdata")
+    if not picked:
+        return no_update
+    return None if picked == code else picked
+
+
+@callback(
+    Output("environment-url", "search"),
+    Input("environment-province", "value"),
+    prevent_initial_call=True,
+)
+def keep_in_url(code: str | None) -> str:
+    """The URL holds the province, so a link or a bookmark reproduces the view."""
+    return f"?province={code}" if code else ""
+
+
+@callback(
+    Output("environment-nav", "href"),
+    Input("aqi-stations", "clickData"),
+    prevent_initial_call=True,
+)
+def open_station(click: dict | None) -> str:
+    code = ((click or {}).get("points") or [{}])[0].get("customdata")
+    return f"/station/{code}" if code else no_update

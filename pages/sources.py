@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from components.sources_table import source_rows, sources_grid
 from components.status import status_badge
+from components.refresh import page_refresh
 from i18n import format_age, format_time, t
 from queries.cached import health_snapshot
 from services import current
@@ -23,7 +24,7 @@ def layout(**_query: str) -> html.Div:
             html.H1(t("sources.title", lang), className="page-title"),
             html.Div(id="sources-summary", className="health-summary"),
             sources_grid("sources-grid", lang),
-            dcc.Interval(id="sources-refresh", interval=int(svc.settings.page_refresh_seconds * 1000)),
+            page_refresh("sources-refresh"),
         ],
         className="page page-sources",
     )

@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from components.station_chart import trend_figure
 from components.status import status_badge
+from components.refresh import page_refresh
 from i18n import format_number, format_time, t
 from limits import current_limits, limit_lines
 from queries.stations import list_stations, station_hourly
@@ -52,8 +53,7 @@ def layout(code: str | None = None, range: str = "48h", **_query: str) -> html.D
                            labelClassName="range-option"),
             dcc.Store(id="station-code", data=station.code),
             dcc.Graph(id="station-trend", config={"displaylogo": False, "responsive": True}),
-            dcc.Interval(id="station-refresh",
-                         interval=int(max(svc.settings.page_refresh_seconds, MIN_REFRESH_SECONDS) * 1000)),
+            page_refresh("station-refresh", MIN_REFRESH_SECONDS),
         ],
         className="page page-station",
     )

@@ -184,3 +184,18 @@ def station_hourly(engine: Engine, code: str, start: datetime, end: datetime) ->
             .order_by(series.c.metric, hourly.c.hour_ts)
         ).all()
     return pd.DataFrame(rows, columns=HOURLY_COLUMNS)
+
+
+def newest_reading(engine: Engine, subtypes: tuple[str, ...], now: datetime,
+                   lookback: timedelta = timedelta(hours=48)) -> datetime | None:
+    """Time of the newest reading (any quality) of any station of ``subtypes``: how current a
+    panel built from those stations is. Reads the hourly roll-up, one index range per series."""
+    since = int((now - lookback).timestamp()) // HOUR * HOUR
+    query = (
+        select(func.max(hourly.c.last_ts))
+        .select_from(series.join(entities, entities.c.id == series.c.entity_id)
+                     .join(hourly, and_(hourly.c.series_id == series.c.id, hourly.c.hour_ts >= since)))
+        .where(entities.c.kind == "station", entities.c.subtype.in_(subtypes))
+    )
+    with engine.connect() as conn:
+        return _utc(conn.execute(query).scalar())

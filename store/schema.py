@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -175,4 +177,86 @@ scheduler_lease = Table(
     Column("holder", String(200), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+# --------------------------------------------------------------------------- alerts
+# Written by the alert evaluation (alerts/lifecycle.py) after each poll, and by users'
+# acknowledgements and silences. An alert row is one episode of one rule's condition on
+# one subject; when the condition returns after a resolution, a new row starts.
+
+ALERT_STATES = ("firing", "acknowledged", "resolved")
+ALERT_SEVERITIES = ("critical", "major", "minor", "info")
+ALERT_EVENTS = ("fired", "acknowledged", "resolved", "refired", "escalated", "silenced")
+# Partial-index predicate: at most one open (not resolved) alert per rule and subject.
+ALERT_OPEN = "state != 'resolved'"
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", String(100), nullable=False),
+    Column("subject_kind", String(20), nullable=False),  # station | facility | province | source
+    Column("subject_code", String(100), nullable=False),
+    Column("subject_name", String(200), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("state", String(15), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("value", Float),
+    Column("threshold", Float),  # the bound the value is compared with, where there is one
+    Column("message", Text, nullable=False, default=""),
+    Column("ack_by", String(100)),
+    Column("ack_at", UTCDateTime),
+    Column("ack_note", Text),
+    Column("escalated_at", UTCDateTime),
+    CheckConstraint(_in("state", ALERT_STATES), name="ck_alerts_state"),
+    CheckConstraint(_in("severity", ALERT_SEVERITIES), name="ck_alerts_severity"),
+    # The database, not only the evaluation, guarantees one open alert per rule and subject:
+    # a restart or a second evaluating process mid-episode cannot create a duplicate.
+    Index("uq_alerts_open", "rule_id", "subject_kind", "subject_code", unique=True,
+          sqlite_where=text(ALERT_OPEN), postgresql_where=text(ALERT_OPEN)),
+    Index("ix_alerts_state_started", "state", "started_at"),
+    Index("ix_alerts_rule_subject", "rule_id", "subject_kind", "subject_code"),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    # While active, matching conditions raise no new alert (NULL rule or subject = any).
+    Column("id", Integer, primary_key=True),
+    Column("rule_id", String(100)),
+    Column("subject_code", String(100)),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Index("ix_silences_ends_at", "ends_at"),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    # The full history. rule_id and subject are repeated so that a condition held back by
+    # a silence (no alert row) is recorded too, and so a rule's history reads one index.
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE")),
+    Column("rule_id", String(100), nullable=False),
+    Column("subject_kind", String(20), nullable=False),
+    Column("subject_code", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("event", String(15), nullable=False),
+    Column("actor", String(100)),  # a user's name; NULL for the evaluation
+    Column("note", Text),
+    Column("value", Float),
+    Column("silence_id", Integer, ForeignKey("silences.id", ondelete="SET NULL")),
+    CheckConstraint(_in("event", ALERT_EVENTS), name="ck_alert_events_event"),
+    Index("ix_alert_events_alert_at", "alert_id", "at"),
+    Index("ix_alert_events_rule_subject_at", "rule_id", "subject_code", "at"),
 )

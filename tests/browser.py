@@ -23,30 +23,48 @@ CHROMIUM_ARGS = [
 ]
 
 
-@contextmanager
-def running_app(tmp_path: Path, sources_yaml: str, **env: str) -> Iterator[str]:
-    """Start ``python app.py`` (the embedded default) on a free port; yield its base URL."""
-    sources = tmp_path / "sources.yaml"
-    sources.write_text(sources_yaml, encoding="utf-8")
-    port = free_port()
-    environ = {**os.environ, "PORT": str(port), "VAR_DIR": str(tmp_path / "var"), "SOURCES_FILE": str(sources), **env}
-    log = (tmp_path / "app.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
+class AppProcess:
+    """``python app.py`` (the embedded default) as a real process that a test can stop and start again."""
+
+    def __init__(self, tmp_path: Path, sources_yaml: str, **env: str) -> None:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(sources_yaml, encoding="utf-8")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / "app.log"
+        self.env = {**os.environ, "PORT": str(self.port), "VAR_DIR": str(tmp_path / "var"),
+                    "SOURCES_FILE": str(sources), **env}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=log,
+                                     stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(base + "/api/v1/sources", timeout=2)
-                break
+                httpx.get(self.base + "/api/v1/sources", timeout=2)
+                return
             except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the app did not start:\n" + (tmp_path / "app.log").read_text()) from None
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("the app did not start:\n" + self.log_path.read_text()) from None
                 time.sleep(0.3)
-        yield base
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
+@contextmanager
+def running_app(tmp_path: Path, sources_yaml: str, **env: str) -> Iterator[str]:
+    """Start ``python app.py`` (the embedded default) on a free port; yield its base URL."""
+    app = AppProcess(tmp_path, sources_yaml, **env)
+    app.start()
+    try:
+        yield app.base
     finally:
-        proc.terminate()
-        proc.wait(20)
+        app.stop()
 
 
 class PageWatch:

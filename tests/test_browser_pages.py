@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from reference.provinces import all_provinces
 from tests.browser import PageWatch, chromium, running_app, screenshot
 from tests.servers import free_port
 
@@ -65,6 +66,18 @@ sources:
         page.locator("#completeness .bars .point").first.wait_for(timeout=30_000)
         completeness_bars = page.locator("#completeness .bars .point").count()
         screenshot(page, "environment")
+        page.locator("#aqi-stations .scatterlayer .trace").nth(1).wait_for(timeout=30_000)
+        station_points = page.locator("#aqi-stations .scatterlayer .trace").nth(1).locator(".point").count()
+        # Drill down to the worst station's province by URL: every panel narrows to it.
+        worst_province = page.locator("#aqi-worst .ag-row [col-id='province']").first.inner_text()
+        code = next(p.code for p in all_provinces() if p.name == worst_province)
+        page.goto(f"{base}/environment?province={code}")
+        page.locator("#completeness-title", has_text=worst_province).wait_for(timeout=30_000)
+        page.wait_for_function("n => document.querySelectorAll('#aqi-worst .ag-row').length < n", arg=10, timeout=30_000)
+        province_rows = set(page.locator("#aqi-worst .ag-row [col-id='province']").all_inner_texts())
+        screenshot(page, "environment-province")
+        page.goto(base + "/environment")
+        page.locator("#aqi-worst .ag-row").nth(9).wait_for(timeout=30_000)
         # Drill down: the worst station's own page, with a trend panel per parameter.
         page.locator("#aqi-worst .ag-row a").first.click()
         page.wait_for_url("**/station/*", timeout=30_000)
@@ -77,7 +90,48 @@ sources:
     assert all(0 <= v <= 500 for v in aqi_values)
     assert bars >= 20  # most of the 34 provinces have an air station
     assert completeness_bars == bars  # only air stations here: the same provinces report
+    assert station_points == 80  # every air station of the demo on the offline map
+    assert province_rows == {worst_province}
     assert station_title.startswith("Trạm quan trắc không khí")
     assert any(text.startswith("PM2.5") for text in panels) and len(panels) >= 6, panels
+    assert watch.console_errors == []
+    assert watch.foreign_requests == []
+
+
+def test_area_pages_drill_a_kpi_down_by_province_and_the_overview_shows_headlines(tmp_path: Path) -> None:
+    sources = """
+sources:
+  - {name: demo-land, kind: demo, every: 1h, options: {feed: land}}
+  - {name: demo-public-services, kind: demo, every: 15m, options: {feed: public_services}}
+  - {name: demo-links, kind: demo, every: 1m, options: {feed: hydromet_links}}
+"""
+    with running_app(tmp_path, sources, DEMO_BACKFILL_DAYS="2", CACHE_SECONDS="1") as base, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1600, "height": 900})
+        watch = PageWatch(page)
+        page.goto(base + "/land")
+        page.locator("#land-kpis .kpi-tile").nth(6).wait_for(timeout=60_000)
+        page.locator("#land-breakdown .ag-row").nth(19).wait_for(timeout=30_000)
+        tiles = page.locator("#land-kpis .kpi-name").all_inner_texts()
+        first_title = page.locator("#land-detail-title").inner_text()
+        pager = page.locator("#land-breakdown .ag-paging-row-summary-panel").inner_text()
+        tile_values = page.locator("#land-map .annotation-text").all_text_contents()
+        screenshot(page, "land")
+        # A tile is a link that picks its KPI for the drill-down; the URL keeps the choice.
+        page.locator("#land-kpis a.kpi-name").nth(1).click()
+        page.wait_for_url("**/land?kpi=*", timeout=30_000)
+        page.locator("#land-detail-title", has_text=tiles[1]).wait_for(timeout=30_000)
+        picked = page.url
+        page.goto(base + "/")
+        page.locator("#overview-kpis .kpi-tile").first.wait_for(timeout=30_000)
+        headline = page.locator("#overview-kpis .kpi-name").all_inner_texts()
+        counts = page.locator("#overview-alerts .alert-count").all_inner_texts()
+        screenshot(page, "overview-kpis")
+    assert len(tiles) >= 7 and tiles[0].startswith("Tỷ lệ dữ liệu địa chính")
+    assert first_title.startswith(tiles[0]) and "theo tỉnh, thành phố" in first_title
+    assert pager.replace(" ", "").endswith("/34")  # every province in the breakdown
+    assert sum(1 for v in tile_values if v.strip().isdigit()) >= 30  # provinces with a value on the map
+    assert picked.endswith("kpi=LAND-02")
+    assert any("địa chính" in h for h in headline) and any("hồ sơ" in h for h in headline)
+    assert [c.split(" ", 1)[1] for c in counts] == ["Nghiêm trọng", "Cao", "Thấp", "Thông tin"]
     assert watch.console_errors == []
     assert watch.foreign_requests == []

@@ -1,0 +1,15 @@
+"""Báo cáo Chính phủ: the area's KPIs from the catalogue and the drill-down of one by province or unit
+(``/reporting?kpi=CODE``). Built on :mod:`components.area`."""
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from components.area import area_layout, register_area_callbacks
+
+dash.register_page(__name__, path="/reporting", title="Báo cáo Chính phủ", order=32)
+register_area_callbacks("reporting")
+
+
+def layout(kpi: str = "", **_query: str) -> html.Div:
+    return area_layout("reporting", "/reporting", kpi)
