@@ -11,9 +11,11 @@ import logging
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dash
 from dash import Dash, dcc, html
+from flask import Response, abort, has_request_context, redirect, request
 
 from alerts.rules import load_rules
 from api import blueprint as api_blueprint
@@ -22,7 +24,7 @@ from components.area import AREA_PATHS
 from i18n import t
 from kpis.catalogue import load_catalogue
 from limits import load_limits
-from services import EXTENSION, Services
+from services import EXTENSION, LANGUAGE_COOKIE, LANGUAGES, Services, current_language
 from settings import ConfigError, Settings, load_settings
 from source_config import SourceSpec, load_sources
 from store.engine import make_engine
@@ -56,13 +58,26 @@ def create_app(settings: Settings | None = None, specs: list[SourceSpec] | None 
     server.extensions[EXTENSION] = Services(settings=settings, engine=make_engine(settings.effective_database_url), specs=specs)
     init_cache(server, settings)
     server.register_blueprint(api_blueprint)
-    app.layout = _shell(settings)
+    server.add_url_rule("/language/<lang>", "set_language", _set_language)
+    # A function: each page load gets the frame in the reader's language.
+    app.layout = lambda: _shell(settings, current_language() if has_request_context() else settings.language)
     return app
 
 
-def _shell(settings: Settings) -> html.Div:
-    """The frame around every page: header with the organisation and navigation."""
-    lang = settings.language
+def _set_language(lang: str) -> Response:
+    """The header's language switch: remember the choice in a cookie, go back to the page."""
+    if lang not in LANGUAGES:
+        abort(404)
+    back = urlsplit(request.referrer or "")
+    # Only back to a page of this app, never to another site named in the Referer.
+    target = (back.path or "/") + (f"?{back.query}" if back.query else "") if back.netloc == request.host else "/"
+    response = redirect(target)
+    response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+def _shell(settings: Settings, lang: str) -> html.Div:
+    """The frame around every page: header with the organisation, navigation and language switch."""
     return html.Div(
         [
             html.Header(
@@ -79,6 +94,12 @@ def _shell(settings: Settings) -> html.Div:
                         ],
                         className="nav",
                     ),
+                    html.Div(
+                        [html.A(label, href=f"/language/{code}", lang=code,
+                                className="lang-link is-current" if code == lang else "lang-link")
+                         for code, label in (("vi", "Tiếng Việt"), ("en", "English"))],
+                        className="lang-switch",
+                    ),
                 ],
                 className="app-header",
             ),
@@ -94,13 +115,12 @@ def _shell(settings: Settings) -> html.Div:
 
 def run_embedded(settings: Settings) -> None:
     """Migrate, start the scheduler thread (backfill first) and serve on settings.port."""
+    from alerts.hook import configure_from_settings
     from backfill import backfill_empty_sources
     from polling import sync_sources
     from receivers.ftp import start_ftp_receiver
     from scheduler import PollScheduler
     from store.migrate import upgrade
-
-    from alerts.hook import configure_from_settings
 
     specs = load_sources(settings.sources_file)
     app = create_app(settings, specs)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import Engine
 
 from settings import Settings
 from source_config import SourceSpec
 
 EXTENSION = "opscentre"
+LANGUAGE_COOKIE = "lang"
+LANGUAGES = ("vi", "en")
 
 
 @dataclass
@@ -26,3 +28,14 @@ class Services:
 def current() -> Services:
     """The services of the app handling this request."""
     return current_app.extensions[EXTENSION]
+
+
+def current_language() -> str:
+    """The reader's language: ``?lang=`` on the request, else the ``lang`` cookie the header's
+    switch sets, else the LANGUAGE setting. Dash callbacks carry the cookie, so a page and
+    its refreshes agree."""
+    if has_request_context():
+        for lang in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+            if lang in LANGUAGES:
+                return lang
+    return current().settings.language

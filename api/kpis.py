@@ -21,7 +21,7 @@ from api.serialize import bad_request, iso
 from kpis.catalogue import AREAS
 from kpis.compute import KpiValue, select_kpis
 from queries.cached import kpis_snapshot
-from services import current
+from services import current, current_language
 from settings import ConfigError
 
 _TRUE, _FALSE = ("1", "true", "yes"), ("0", "false", "no")
@@ -78,11 +78,6 @@ def _snapshot() -> list[KpiValue] | Response:
         return response
 
 
-def _lang() -> str:
-    lang = request.args.get("lang") or current().settings.language
-    return lang if lang in ("vi", "en") else current().settings.language
-
-
 def register(bp: Blueprint) -> None:
     @bp.get("/kpis")
     def kpi_list():  # noqa: ANN202
@@ -96,7 +91,7 @@ def register(bp: Blueprint) -> None:
         values = _snapshot()
         if isinstance(values, Response):
             return values
-        tz, lang = current().settings.tz, _lang()
+        tz, lang = current().settings.tz, current_language()
         chosen = select_kpis(values, area, headline)
         return jsonify({"count": len(chosen), "kpis": [kpi_json(v, tz, lang) for v in chosen]})
 
@@ -110,4 +105,4 @@ def register(bp: Blueprint) -> None:
             response = jsonify({"error": f"no KPI with code {code!r}; GET /api/v1/kpis lists them"})
             response.status_code = 404
             return response
-        return jsonify(kpi_detail_json(found, current().settings.tz, _lang()))
+        return jsonify(kpi_detail_json(found, current().settings.tz, current_language()))

@@ -17,7 +17,7 @@ from components.tile_map import Tile, tile_map
 from i18n import format_number, format_time, t
 from kpis.compute import KpiValue
 from queries.cached import kpis_snapshot
-from services import current
+from services import current, current_language
 
 # The area pages (pages/<area>.py) by KPI area, in the order of the navigation.
 AREA_PATHS = {"land": "/land", "water_resources": "/water-resources", "reporting": "/reporting",
@@ -28,7 +28,7 @@ DARK_STATUS = {"amber"}
 
 def area_layout(area: str, path: str, kpi: str | None) -> html.Div:
     """The page skeleton; the refresh callback fills it."""
-    lang = current().settings.language
+    lang = current_language()
     return html.Div(
         [
             html.Div([html.H1(t(f"area.{area}", lang), className="page-title"),
@@ -104,7 +104,7 @@ def register_area_callbacks(area: str) -> None:
     )
     def refresh(_n: int | None, selection: dict) -> tuple:
         svc = current()
-        lang, tz = svc.settings.language, svc.settings.tz
+        lang, tz = current_language(), svc.settings.tz
         values = [k for k in kpis_snapshot() if k.area == area]
         chosen = _chosen(values, selection.get("kpi", ""))
         tiles = [kpi_tile(k, lang, tz, href=f"{selection['path']}?kpi={k.code}") for k in values]

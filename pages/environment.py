@@ -8,9 +8,9 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components.air_quality import province_figure, province_tiles, station_points, worst_grid, worst_rows
 from components.environment import completeness_figure, exceedance_grid, exceedance_rows, station_completeness_figure
+from components.refresh import page_refresh
 from components.station_map import station_map
 from components.water_quality import wqi_grid, wqi_rows
-from components.refresh import page_refresh
 from i18n import format_time, t
 from queries.cached import (
     completeness_snapshot,
@@ -20,7 +20,7 @@ from queries.cached import (
     station_days_snapshot,
 )
 from reference.provinces import all_provinces, province
-from services import current
+from services import current, current_language
 
 dash.register_page(__name__, path="/environment", title="Môi trường", order=10)
 MIN_REFRESH_SECONDS = 10  # the roll-ups change once a poll; the callback draws seven panels
@@ -31,8 +31,7 @@ def _graph(graph_id: str, **style: str) -> dcc.Graph:
 
 
 def layout(province: str = "", **_query: str) -> html.Div:  # noqa: A002 - the URL's name
-    svc = current()
-    lang = svc.settings.language
+    lang = current_language()
     codes = {p.code for p in all_provinces()}
     return html.Div(
         [
@@ -83,7 +82,7 @@ def layout(province: str = "", **_query: str) -> html.Div:  # noqa: A002 - the U
 )
 def refresh(_n: int | None, code: str | None) -> tuple:
     svc = current()
-    lang, tz = svc.settings.language, svc.settings.tz
+    lang, tz = current_language(), svc.settings.tz
     everywhere = current_aqi_snapshot()
     stations = [s for s in everywhere if code is None or s.province_code == code]
     newest = max((s.hour for s in everywhere), default=None)

@@ -14,14 +14,14 @@ from components.refresh import page_refresh
 from components.status import status_badge
 from i18n import format_number, format_time, t
 from queries.cached import alerts_snapshot, entity_counts_snapshot, health_snapshot, kpis_snapshot
-from services import current
+from services import current, current_language
 
 dash.register_page(__name__, path="/", title="Tổng quan", order=0)
 ALERT_LINES = 8
 
 
 def layout(**_query: str) -> html.Div:
-    lang = current().settings.language
+    lang = current_language()
     return html.Div(
         [
             html.H1(t("overview.title", lang), className="page-title"),
@@ -47,7 +47,7 @@ def layout(**_query: str) -> html.Div:
 )
 def refresh(_n: int | None) -> tuple[list, list, list, list, list]:
     svc = current()
-    lang, tz = svc.settings.language, svc.settings.tz
+    lang, tz = current_language(), svc.settings.tz
     health = health_snapshot()
     header = [
         status_badge(health.status, lang),

@@ -6,19 +6,18 @@ from datetime import datetime, timezone
 import dash
 from dash import Input, Output, callback, html
 
+from components.refresh import page_refresh
 from components.sources_table import source_rows, sources_grid
 from components.status import status_badge
-from components.refresh import page_refresh
 from i18n import format_age, format_time, t
 from queries.cached import health_snapshot
-from services import current
+from services import current, current_language
 
 dash.register_page(__name__, path="/sources", title="Nguồn dữ liệu", order=90)
 
 
 def layout(**_query: str) -> html.Div:
-    svc = current()
-    lang = svc.settings.language
+    lang = current_language()
     return html.Div(
         [
             html.H1(t("sources.title", lang), className="page-title"),
@@ -37,7 +36,7 @@ def layout(**_query: str) -> html.Div:
 )
 def refresh(_n: int | None) -> tuple[list[dict], list]:
     svc = current()
-    lang, tz = svc.settings.language, svc.settings.tz
+    lang, tz = current_language(), svc.settings.tz
     health = health_snapshot()
     if health.database_ok:
         db = [t("health.database", lang), ": ", t("health.db_ok", lang)]

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
+from components.refresh import page_refresh
 from components.station_chart import trend_figure
 from components.status import status_badge
-from components.refresh import page_refresh
 from i18n import format_number, format_time, t
 from limits import current_limits, limit_lines
 from queries.stations import list_stations, station_hourly
-from services import current
+from services import current, current_language
 
 RANGES = {"24h": timedelta(hours=24), "48h": timedelta(hours=48), "7d": timedelta(days=7)}
 # Hourly roll-ups change at most once a poll; and a refresh faster than the callback would
@@ -25,7 +25,7 @@ dash.register_page(__name__, path_template="/station/<code>", title="Trạm quan
 
 def layout(code: str | None = None, range: str = "48h", **_query: str) -> html.Div:  # noqa: A002 - the URL's name
     svc = current()
-    lang, tz = svc.settings.language, svc.settings.tz
+    lang, tz = current_language(), svc.settings.tz
     found = list_stations(svc.engine, datetime.now(timezone.utc), svc.settings.offline_after_intervals, code=code)
     if not found:
         return html.Div([html.H1(t("station.not_found", lang, code=code or ""), className="page-title")], className="page")
@@ -67,7 +67,7 @@ def layout(code: str | None = None, range: str = "48h", **_query: str) -> html.D
 )
 def refresh(range_key: str, _n: int | None, code: str) -> object:
     svc = current()
-    lang, tz = svc.settings.language, svc.settings.tz
+    lang, tz = current_language(), svc.settings.tz
     now = datetime.now(timezone.utc)
     hourly = station_hourly(svc.engine, code, now - RANGES.get(range_key, RANGES["48h"]), now + timedelta(hours=1))
     (station,) = list_stations(svc.engine, now, svc.settings.offline_after_intervals, code=code)

@@ -10,7 +10,7 @@ from dash import dcc, html
 import callbacks.wall  # noqa: F401  (registers the panels' refresh callbacks)
 from components.panels import panel_kind, title
 from i18n import LOCALES, t
-from services import current
+from services import current, current_language
 from wall_config import PageSpec, WallSpec, current_walls
 
 dash.register_page(__name__, path_template="/wall/<name>", title="Màn hình tường", order=90)
@@ -18,7 +18,7 @@ dash.register_page(__name__, path_template="/wall/<name>", title="Màn hình tư
 
 def layout(name: str | None = None, kiosk: str = "", lang: str = "", **_query: str) -> html.Div:
     svc = current()
-    lang = lang if lang in LOCALES else svc.settings.language
+    lang = lang if lang in LOCALES else current_language()
     walls = current_walls(svc.settings.walls_file)
     wall = walls.get(name or "")
     if wall is None:
