@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from components.area import AREA_PATHS
 from reference.provinces import all_provinces
 from tests.browser import PageWatch, chromium, running_app, screenshot
 from tests.servers import free_port
@@ -121,6 +122,13 @@ sources:
         page.wait_for_url("**/land?kpi=*", timeout=30_000)
         page.locator("#land-detail-title", has_text=tiles[1]).wait_for(timeout=30_000)
         picked = page.url
+        # Every area page loads and draws its tiles (no data yet is said, not an error).
+        drawn = {}
+        for area, path in AREA_PATHS.items():
+            page.goto(base + path)
+            page.locator(f"#{area}-kpis .kpi-tile").first.wait_for(timeout=30_000)
+            drawn[area] = page.locator(f"#{area}-kpis .kpi-tile").count()
+            screenshot(page, f"area-{area}")
         page.goto(base + "/")
         page.locator("#overview-kpis .kpi-tile").first.wait_for(timeout=30_000)
         headline = page.locator("#overview-kpis .kpi-name").all_inner_texts()
@@ -131,6 +139,7 @@ sources:
     assert pager.replace(" ", "").endswith("/34")  # every province in the breakdown
     assert sum(1 for v in tile_values if v.strip().isdigit()) >= 30  # provinces with a value on the map
     assert picked.endswith("kpi=LAND-02")
+    assert all(n >= 2 for n in drawn.values()), drawn
     assert any("địa chính" in h for h in headline) and any("hồ sơ" in h for h in headline)
     assert [c.split(" ", 1)[1] for c in counts] == ["Nghiêm trọng", "Cao", "Thấp", "Thông tin"]
     assert watch.console_errors == []
