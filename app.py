@@ -19,6 +19,7 @@ from flask import Response, abort, has_request_context, redirect, request
 
 from alerts.rules import load_rules
 from api import blueprint as api_blueprint
+from api.probes import blueprint as probes_blueprint
 from cache import init_cache
 from components.area import AREA_PATHS
 from i18n import t
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, specs: list[SourceSpec] | None 
     server.extensions[EXTENSION] = Services(settings=settings, engine=make_engine(settings.effective_database_url), specs=specs)
     init_cache(server, settings)
     server.register_blueprint(api_blueprint)
+    server.register_blueprint(probes_blueprint)
     server.add_url_rule("/language/<lang>", "set_language", _set_language)
     # A function: each page load gets the frame in the reader's language.
     app.layout = lambda: _shell(settings, current_language() if has_request_context() else settings.language)
