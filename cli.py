@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import datetime, timezone
 
 import click
 
@@ -104,6 +105,17 @@ def backfill(days: float | None, names: tuple[str, ...]) -> None:
         click.echo(f"{spec.name}: {len(outcomes)} chunk(s), {accepted} readings{'' if ok else ', FAILED: ' + str(outcomes[-1].error)}")
     if failed:
         sys.exit(1)
+
+
+@cli.command()
+def prune() -> None:
+    """Delete raw readings, poll runs and quarantine older than their retention periods."""
+    from store.retention import prune as prune_store
+
+    settings, _specs = _context()
+    done = prune_store(make_engine(settings.effective_database_url), datetime.now(timezone.utc),
+                       settings.raw_retention_days, settings.records_retention_days)
+    click.echo(f"pruned {done.observations} readings, {done.poll_runs} poll runs, {done.quarantine} quarantined records")
 
 
 @cli.command()

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     demo_backfill_days: float = Field(default=2.0, ge=0, le=90)
     page_refresh_seconds: float = Field(default=15.0, ge=1)
     cache_seconds: int = Field(default=10, ge=0)
+    # Raw readings older than this go (hourly roll-ups stay); poll runs and quarantine after
+    # records_retention_days. 0 keeps everything.
+    raw_retention_days: int = Field(default=400, ge=0)
+    records_retention_days: int = Field(default=180, ge=0)
     alerts_file: Path = ROOT / "config" / "alerts.yaml"
     # Optional FTP receiver (receivers/ftp.py), off by default: stations push their files
     # into the drop folder of the station_files source named by ftp_source, one folder per
@@ -63,6 +67,17 @@ class Settings(BaseSettings):
     ftp_source: str = ""
     ftp_users: SecretStr = SecretStr("")
     ftp_passive_ports: str = "30000-30009"
+    # Briefings (briefings/): the morning one at briefing_time (HH:MM in TIMEZONE); archived
+    # briefings older than briefing_retention_days are deleted, files and rows.
+    briefing_time: str = "07:00"
+    briefing_retention_days: int = Field(default=90, ge=1)
+
+    @field_validator("briefing_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError("use HH:MM on the 24-hour clock, e.g. 07:00")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod

@@ -57,6 +57,17 @@ def test_migrate_poll_and_backfill(tmp_path: Path) -> None:
     assert dict(triggers) == {"cli": 2, "backfill": 3}
     assert days >= 3  # daily land figures for each backfilled day
 
+    # Keep one day of raw readings: the older daily figures go, and the command says how many.
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(observations)).scalar_one()
+    pruned = run(tmp_path, "prune", RAW_RETENTION_DAYS="1")
+    assert pruned.returncode == 0, pruned.stderr
+    with engine.connect() as conn:
+        days_left = conn.execute(select(func.count(func.distinct(observations.c.ts)))).scalar_one()
+        after = conn.execute(select(func.count()).select_from(observations)).scalar_one()
+    assert days_left < days
+    assert f"pruned {before - after} readings" in pruned.stdout and before > after
+
 
 def test_bad_configuration_exits_with_the_message(tmp_path: Path) -> None:
     (tmp_path / "sources.yaml").write_text("sources:\n  - {name: a, kind: demo, every: 1m, options: {feed: nowhere}}\n")
