@@ -23,6 +23,8 @@ from reference.provinces import all_provinces, province
 from services import current, current_language
 
 dash.register_page(__name__, path="/environment", title="Môi trường", order=10)
+# The exceedances' look-back, picked on the page and kept in the URL (?range=7d).
+RANGES = {"24h": 24, "7d": 7 * 24}
 MIN_REFRESH_SECONDS = 10  # the roll-ups change once a poll; the callback draws seven panels
 
 
@@ -30,7 +32,7 @@ def _graph(graph_id: str, **style: str) -> dcc.Graph:
     return dcc.Graph(id=graph_id, config={"displaylogo": False}, style=style or None)
 
 
-def layout(province: str = "", **_query: str) -> html.Div:  # noqa: A002 - the URL's name
+def layout(province: str = "", range: str = "24h", **_query: str) -> html.Div:  # noqa: A002 - the URL's names
     lang = current_language()
     codes = {p.code for p in all_provinces()}
     return html.Div(
@@ -59,7 +61,15 @@ def layout(province: str = "", **_query: str) -> html.Div:  # noqa: A002 - the U
             ),
             html.Section([html.H2(t("aqi.by_province", lang)), _graph("aqi-provinces")], className="panel"),
             html.Section([html.H2(t("wqi.title", lang)), wqi_grid("wqi", lang)], className="panel"),
-            html.Section([html.H2(t("exceedance.title", lang)), exceedance_grid("exceedances", lang)], className="panel"),
+            html.Section(
+                [html.Div([html.H2(id="exceedance-title"),
+                           dcc.RadioItems(id="environment-range", value=range if range in RANGES else "24h",
+                                          options=[{"label": t(f"range.{key}", lang), "value": key} for key in RANGES],
+                                          inline=True, className="range-picker")],
+                          className="panel-head-row"),
+                 exceedance_grid("exceedances", lang)],
+                className="panel",
+            ),
             html.Section([html.H2(id="completeness-title"), _graph("completeness")], className="panel"),
             page_refresh("environment-refresh", MIN_REFRESH_SECONDS),
         ],
@@ -74,20 +84,23 @@ def layout(province: str = "", **_query: str) -> html.Div:  # noqa: A002 - the U
     Output("aqi-provinces", "figure"),
     Output("environment-as-of", "children"),
     Output("wqi", "rowData"),
+    Output("exceedance-title", "children"),
     Output("exceedances", "rowData"),
     Output("completeness-title", "children"),
     Output("completeness", "figure"),
     Input("environment-refresh", "n_intervals"),
     Input("environment-province", "value"),
+    Input("environment-range", "value"),
 )
-def refresh(_n: int | None, code: str | None) -> tuple:
+def refresh(_n: int | None, code: str | None, window: str) -> tuple:
     svc = current()
     lang, tz = current_language(), svc.settings.tz
     everywhere = current_aqi_snapshot()
     stations = [s for s in everywhere if code is None or s.province_code == code]
     newest = max((s.hour for s in everywhere), default=None)
     water = [s for s in current_wqi_snapshot(lang) if code is None or s.province_code == code]
-    sites = [s for s in exceedances_snapshot() if code is None or s.province_code == code]
+    window = window if window in RANGES else "24h"
+    sites = [s for s in exceedances_snapshot(RANGES[window]) if code is None or s.province_code == code]
     if code is None:
         completeness = (t("completeness.title", lang), completeness_figure(completeness_snapshot(), lang))
     else:
@@ -101,6 +114,7 @@ def refresh(_n: int | None, code: str | None) -> tuple:
         province_figure(everywhere, lang),
         t("data.as_of", lang, time=format_time(newest, tz, lang)),
         wqi_rows(water, lang),
+        t(f"exceedance.title_{window}", lang),
         exceedance_rows(sites, tz, lang),
         *completeness,
     )
@@ -123,11 +137,15 @@ def pick_on_map(click: dict | None, code: str | None) -> str | None:
 @callback(
     Output("environment-url", "search"),
     Input("environment-province", "value"),
+    Input("environment-range", "value"),
     prevent_initial_call=True,
 )
-def keep_in_url(code: str | None) -> str:
-    """The URL holds the province, so a link or a bookmark reproduces the view."""
-    return f"?province={code}" if code else ""
+def keep_in_url(code: str | None, window: str | None) -> str:
+    """The URL holds the province and the range, so a link or a bookmark reproduces the view."""
+    query = [f"province={code}"] if code else []
+    if window and window != "24h":
+        query.append(f"range={window}")
+    return "?" + "&".join(query) if query else ""
 
 
 @callback(

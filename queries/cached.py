@@ -51,18 +51,18 @@ def current_aqi_snapshot() -> list[StationAQI]:
 
 
 @cache.memoize()
-def _exceedances_by_site(bucket: int) -> list[SiteExceedances]:
+def _exceedances_by_site(bucket: int, hours: int) -> list[SiteExceedances]:
     svc = current()
     now = datetime.now(UTC)
     limits = current_limits(svc.settings.limits_file)
-    found = exceedances(svc.engine, limits, now - timedelta(hours=24), now, tz=svc.settings.tz)
+    found = exceedances(svc.engine, limits, now - timedelta(hours=hours), now, tz=svc.settings.tz)
     facilities = sorted({e.facility_code for e in found if e.facility_code})
     return by_site(found, entity_names(svc.engine, facilities))
 
 
-def exceedances_snapshot() -> list[SiteExceedances]:
-    """Exceedances of the last 24 hours grouped by facility or station, worst first."""
-    return _exceedances_by_site(time_bucket(current().settings.cache_seconds))
+def exceedances_snapshot(hours: int = 24) -> list[SiteExceedances]:
+    """Exceedances of the last ``hours`` grouped by facility or station, worst first."""
+    return _exceedances_by_site(time_bucket(current().settings.cache_seconds), hours)
 
 
 @cache.memoize()

@@ -173,3 +173,12 @@ def test_a_click_on_a_province_tile_selects_it_and_a_second_click_goes_back_to_t
     assert pick_on_map(click, "HPG") == "HNI"
     assert pick_on_map(click, "HNI") is None
     assert pick_on_map({"points": [{}]}, "HNI") is no_update  # the outline, not a tile
+
+
+def test_the_environment_url_keeps_province_and_range() -> None:
+    from pages.environment import keep_in_url
+
+    assert keep_in_url("HNI", "7d") == "?province=HNI&range=7d"
+    assert keep_in_url(None, "7d") == "?range=7d"
+    assert keep_in_url("HNI", "24h") == "?province=HNI"  # the default range stays out of the URL
+    assert keep_in_url(None, "24h") == ""
