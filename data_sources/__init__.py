@@ -7,3 +7,5 @@ from data_sources import sql_query  # noqa: E402,F401
 from data_sources import files  # noqa: E402,F401
 from data_sources import demo  # noqa: E402,F401
 from data_sources import station_files  # noqa: E402,F401
+from data_sources import cap  # noqa: E402,F401
+from data_sources import ntrip  # noqa: E402,F401

@@ -7,13 +7,14 @@ from cache import cache, time_bucket
 from kpis.catalogue import current_catalogue
 from kpis.compute import KpiValue, compute_kpis
 from limits import current_limits
-from queries.alerts import AlertRow, counts_by_severity, list_alerts
 from queries.air_quality import StationAQI, current_station_aqi
+from queries.alerts import AlertRow, counts_by_severity, list_alerts
 from queries.entities import entity_counts, entity_names
 from queries.exceedances import SiteExceedances, by_site, exceedances
 from queries.health import Health, system_health
 from queries.station_health import ProvinceCompleteness, StationDay, completeness_by_province, station_health
 from queries.stations import newest_reading
+from queries.warnings import ActiveWarning, active_warnings
 from queries.water_quality import StationWQI, current_station_wqi
 from services import current
 
@@ -135,3 +136,13 @@ def _alerts(bucket: int) -> tuple[list[AlertRow], dict[str, int]]:
 def alerts_snapshot() -> tuple[list[AlertRow], dict[str, int]]:
     """The open alerts (most severe, newest first) and their counts by severity."""
     return _alerts(time_bucket(current().settings.cache_seconds))
+
+
+@cache.memoize()
+def _warnings(bucket: int) -> list[ActiveWarning]:
+    return active_warnings(current().engine, datetime.now(UTC))
+
+
+def warnings_snapshot() -> list[ActiveWarning]:
+    """Hydro-meteorological warnings (CAP) in force now, most severe first."""
+    return _warnings(time_bucket(current().settings.cache_seconds))

@@ -98,3 +98,42 @@ def test_severity_counts_dim_the_zeros() -> None:
         "alert-count severity-critical is-zero", "alert-count severity-major", "alert-count severity-minor",
         "alert-count severity-info is-zero"]
     assert isinstance(counts.children[1].children[0], html.B) and counts.children[1].children[0].children == "3"
+
+
+def test_the_warnings_panel_lists_warnings_in_force_by_level_with_their_provinces(tmp_path) -> None:  # noqa: ANN001
+    from app import create_app
+    from components.panels import PanelContext, panel_kind
+    from data_sources.base import Batch, Entity, Reading
+    from ingest import store_batch
+    from settings import load_settings
+    from store.engine import make_engine
+    from store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'opscentre.db'}")
+    upgrade(engine)
+    now = datetime.now(timezone.utc)  # the panel reads the store at the real time
+    sent = now - timedelta(hours=2)
+
+    def warning(code: str, headline: str, level: int, provinces: list[str], expires: datetime) -> tuple:
+        meta = {"severity": "Severe", "expires": expires.isoformat(), "sent": sent.isoformat(),
+                "areas": [{"areaDesc": p, "province_code": p} for p in provinces]}
+        entity = Entity(code, "cap_warning", headline, province_code=provinces[0], meta=meta)
+        return entity, [Reading(code, "active", sent, 1.0, ""), Reading(code, "level", sent, float(level), "")]
+
+    storm = warning("CAP-STORM", "Bão số 3 trên Biển Đông", 4, ["QNH", "HPG"], now + timedelta(days=1))
+    rain = warning("CAP-RAIN", "Mưa lớn diện rộng", 2, ["LCI"], now + timedelta(hours=6))
+    old = warning("CAP-OLD", "Nắng nóng", 3, ["HNI"], now - timedelta(minutes=1))  # expired already
+    with engine.begin() as conn:
+        store_batch(conn, None, Batch(entities=[storm[0], rain[0], old[0]], readings=storm[1] + rain[1] + old[1]),
+                    now=now)
+    app = create_app(load_settings(var_dir=tmp_path, cache_seconds=0), specs=[])
+    with app.server.app_context():
+        ctx = PanelContext(lang="vi", tz=TZ, now=now, screen_height=1080, panel_height=400)
+        kind = panel_kind("warnings")
+        data = kind.data(kind.Options(rows=4), ctx)
+    table = data.values[0]
+    rows = table.children[1].children
+    cells = [[td.children for td in row.children] for row in rows[:2]]
+    assert cells[0][:3] == ["Cực kỳ nghiêm trọng", "Bão số 3 trên Biển Đông", "Quảng Ninh, Hải Phòng"]
+    assert cells[1][:3] == ["Trung bình", "Mưa lớn diện rộng", "Lào Cai"]
+    assert rows[2].className == "row-blank"  # the expired heat warning is gone

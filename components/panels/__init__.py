@@ -133,4 +133,4 @@ def title(kind: PanelKind, lang: str) -> str:
 
 
 # The built-in kinds register themselves on import.
-from components.panels import environment, ministry, system  # noqa: E402,F401
+from components.panels import environment, hydromet, ministry, system  # noqa: E402,F401
