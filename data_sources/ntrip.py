@@ -78,6 +78,7 @@ import math
 import os
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -121,6 +122,11 @@ class NtripOptions(Options):
     expected_mountpoints: list[str] = Field(default_factory=list)
     stamp_seconds: int = Field(default=300, ge=1, le=86400)
     availability_metric: str | None = "availability_pct"
+    # Listed is not enough: with probe_streams each listed station's stream is opened and
+    # must send data within probe_seconds, or the station counts as down.
+    probe_streams: bool = False
+    probe_seconds: float = Field(default=3.0, gt=0, le=60)
+    probe_workers: int = Field(default=8, ge=1, le=64)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -331,9 +337,9 @@ class NtripClient:
         self.options = options
         self.where = f"NTRIP caster {options.host}:{options.port}"
 
-    def request(self, version: Literal["1", "2"]) -> bytes:
+    def request(self, version: Literal["1", "2"], path: str = "/") -> bytes:
         opts = self.options
-        lines = [f"GET / HTTP/{'1.1' if version == '2' else '1.0'}"]
+        lines = [f"GET {path} HTTP/{'1.1' if version == '2' else '1.0'}"]
         if version == "2":
             lines += [f"Host: {opts.host}:{opts.port}", "Ntrip-Version: Ntrip/2.0"]
         lines.append(f"User-Agent: NTRIP {opts.agent}")
@@ -364,6 +370,32 @@ class NtripClient:
         except OSError as exc:
             raise _Retryable(f"cannot talk to the {self.where}: {exc.strerror or exc}") from None
         return self._split(data)
+
+    def stream_flows(self, mountpoint: str, version: Literal["1", "2"], timeout: float) -> bool:
+        """Whether the caster serves ``mountpoint`` and its data arrives within ``timeout``."""
+        try:
+            with socket.create_connection((self.options.host, self.options.port), timeout=timeout) as sock:
+                deadline = time.monotonic() + timeout
+                sock.sendall(self.request(version, "/" + mountpoint))
+                data = bytearray()
+                while time.monotonic() < deadline:
+                    sock.settimeout(max(0.05, deadline - time.monotonic()))
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        return False
+                    data.extend(chunk)
+                    head_end = _head_end(data)
+                    if head_end is None:
+                        if len(data) > 16384:
+                            return False
+                        continue
+                    if b" 200" not in bytes(data[:head_end]).split(b"\n", 1)[0]:
+                        return False  # refused, unknown mount point, or handed the source table
+                    if len(data) > head_end:
+                        return True
+        except (OSError, TimeoutError, SourceError):
+            return False
+        return False
 
     def _read(self, sock: socket.socket, timeout: float) -> bytes:
         """Read the answer; stop at its end even if the caster keeps the connection open.
@@ -530,8 +562,20 @@ class NtripAdapter(Adapter):
             },
         )
 
-    def to_batch(self, table: SourceTable, now: datetime, ref: str) -> Batch:
-        """Entities and up/down readings of one source table at poll time ``now``."""
+    def silent_streams(self, table: SourceTable) -> set[str]:
+        """Listed mount points whose stream sends nothing within ``probe_seconds`` (probed in parallel)."""
+        opts = self.options
+        mounts = [s.mountpoint for s in table.streams if not (opts.skip_network_streams and s.solution == "1")
+                  and not (opts.networks and s.network not in opts.networks)]
+        client = NtripClient(opts)
+        version: Literal["1", "2"] = "1" if opts.version == "1" else "2"
+        with ThreadPoolExecutor(max_workers=opts.probe_workers, thread_name_prefix=f"ntrip-{self.name}") as pool:
+            flows = list(pool.map(lambda m: client.stream_flows(m, version, opts.probe_seconds), mounts))
+        return {m for m, ok in zip(mounts, flows) if not ok}
+
+    def to_batch(self, table: SourceTable, now: datetime, ref: str, silent: set[str] | None = None) -> Batch:
+        """Entities and up/down readings of one source table at poll time ``now``; mount
+        points in ``silent`` are listed but send nothing, so they count as down."""
         opts = self.options
         step = opts.stamp_seconds
         ts = datetime.fromtimestamp(int(now.timestamp()) // step * step, UTC)
@@ -547,7 +591,9 @@ class NtripAdapter(Adapter):
         # A listed but unreadable record: its stream exists, so don't report it down.
         unreadable = {mount for _, _, mount in table.rejected if mount}
         missing = (set(opts.expected_mountpoints) | self.seen) - present - unreadable
-        for mount, up in [(m, 1.0) for m in sorted(present)] + [(m, 0.0) for m in sorted(missing)]:
+        silent = silent or set()
+        for mount, up in ([(m, 0.0 if m in silent else 1.0) for m in sorted(present)]
+                          + [(m, 0.0) for m in sorted(missing)]):
             code = self.code(mount)
             batch.readings.append(Reading(code, "up", ts, up))
             if opts.availability_metric:
@@ -559,4 +605,5 @@ class NtripAdapter(Adapter):
 
     def poll(self, ctx: PollContext) -> Batch:
         table = parse_source_table(self.fetch(ctx))
-        return self.to_batch(table, ctx.now, f"ntrip://{self.options.host}:{self.options.port}/")
+        silent = self.silent_streams(table) if self.options.probe_streams else set()
+        return self.to_batch(table, ctx.now, f"ntrip://{self.options.host}:{self.options.port}/", silent)

@@ -337,3 +337,21 @@ def test_max_alerts_bounds_the_links_read(engine: Engine, tmp_path: Path, feed: 
     assert outcome.ok, outcome.error
     assert (feed.count("/a/storm.xml"), feed.count("/a/flood.xml")) == (1, 0)
     assert [w.code for w in active_warnings(engine, at(10, 9))] == [STORM_CODE]
+
+
+def test_an_entity_expansion_attack_is_refused_and_the_rest_stored(engine: Engine, tmp_path: Path,
+                                                                   feed: FakeApi) -> None:
+    laughs = b"""<?xml version="1.0"?>
+<!DOCTYPE alert [<!ENTITY a "hahahahahahahahahaha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+ <!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&d;</identifier></alert>"""
+    feed.set("/a/laughs.xml", Reply(200, laughs))
+    spec = register_sources(tmp_path, engine, entry(f"{feed.base}/index.xml"))["nchmf"]
+    feed.set("/index.xml", Reply(200, atom("a/laughs.xml", "a/storm.xml")))
+
+    outcome = polling.poll_source(engine, spec, now=at(10, 9))
+
+    assert outcome.ok, outcome.error
+    assert [w.code for w in active_warnings(engine, at(10, 9))] == [STORM_CODE]
+    (row,) = quarantined(engine)
+    assert "declares a DTD or entities" in row.reason and row.ref == f"{feed.base}/a/laughs.xml"

@@ -61,6 +61,8 @@ class Caster:
     chunked: bool = False
     keep_open: bool = False
     credentials: tuple[str, str] | None = None
+    # Mount point -> whether its stream sends data (False: 200 then silence).
+    streams: dict[str, bool] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,6 +81,12 @@ class Caster:
             if headers.get("authorization") != good:
                 proto = "HTTP/1.1" if v2 else "HTTP/1.0"
                 return f'{proto} 401 Unauthorized\r\nWWW-Authenticate: Basic realm="/"\r\n\r\n'.encode()
+        mount = request_line.split(" ")[1].lstrip("/") if request_line.count(" ") >= 2 else ""
+        if mount:
+            if mount not in self.streams:
+                return b"HTTP/1.1 404 Not Found\r\n\r\n"
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: gnss/data\r\n\r\n" if v2 else b"ICY 200 OK\r\n\r\n"
+            return head + (b"\xd3\x00\x13>\xd0\x00\x03" if self.streams[mount] else b"")
         if v2 and self.mode == "v2":
             head = "HTTP/1.1 200 OK\r\nNtrip-Version: Ntrip/2.0\r\nServer: NTRIP TestCaster/2.0\r\nContent-Type: gnss/sourcetable\r\n"
             if self.chunked:
@@ -110,7 +118,7 @@ def _handler(caster: Caster) -> type[socketserver.BaseRequestHandler]:
                 headers[name.strip().lower()] = value.strip()
             try:
                 sock.sendall(caster.answer(lines[0], headers))
-                if caster.keep_open:
+                if caster.keep_open or lines[0].split(" ")[1] != "/":  # streams stay open
                     time.sleep(3)  # a caster that does not hang up after the table
             except OSError:
                 pass
@@ -382,3 +390,17 @@ def test_bad_options_fail_at_load(tmp_path: Path, overrides: dict[str, Any], wor
     with pytest.raises(ConfigError) as info:
         write_sources(tmp_path, entry("vngeonet", 2101, **overrides))
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_a_listed_station_whose_stream_is_silent_is_down(engine: Engine, tmp_path: Path, caster: Caster,
+                                                          version: str) -> None:
+    caster.streams = {"HANO": True, "HCM1": False}  # DNG1 listed but unknown to the caster (404)
+    spec = register_sources(tmp_path, engine,
+                            entry("vngeonet", caster.port, version=version, probe_streams=True, probe_seconds=1))
+    outcome = poll(engine, spec["vngeonet"])
+    assert outcome.ok, outcome.error
+    up = {code: value for (code, ts), value in readings(engine).items() if ts == SLOT}
+    assert up == {"GNSS-HANO": 1.0, "GNSS-HCM1": 0.0, "GNSS-DNG1": 0.0}
+    probed = sorted(line.split(" ")[1] for line, _ in caster.requests if line.split(" ")[1] != "/")
+    assert probed == ["/DNG1", "/HANO", "/HCM1"]  # the VRS network product is not a station
