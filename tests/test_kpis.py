@@ -602,3 +602,16 @@ def test_api_says_503_when_the_catalogue_breaks_after_start(api, tmp_path: Path)
     response = client.get("/api/v1/kpis")
     assert response.status_code == 503
     assert "kpis.yaml:2: KPI X key" in response.json["error"]
+
+
+@pytest.mark.parametrize("area", ["reporting", "water_resources", "public_services"])
+def test_the_readme_examples_of_other_areas_load_and_feed_the_catalogues_metrics(tmp_path: Path, area: str) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split(f"<!-- source-example {area}")[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    sources_file = tmp_path / "sources.yaml"
+    sources_file.write_text("sources:\n" + block, encoding="utf-8")
+    (spec,) = load_sources(sources_file)  # a valid source of its kind, or a ConfigError naming the line
+    fed = set(spec.adapter.options.series)
+    wanted = {m for k in load_catalogue(ROOT / "config" / "kpis.yaml").kpis if k.area == area
+              for m in ([k.metric] if isinstance(k.metric, str) else k.metric or []) + [k.numerator, k.denominator] if m}
+    assert wanted and wanted <= fed, wanted - fed  # every metric the area's KPIs read comes from the example
