@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dash
+import diskcache
 from dash import Dash, dcc, html
 from flask import Response, abort, has_request_context, redirect, request
 
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, specs: list[SourceSpec] | None 
         suppress_callback_exceptions=True,
         title=t("app.title", settings.language),
         serve_locally=True,
+        # Background callbacks (the Briefings page's render) run in their own process, results on disk.
+        background_callback_manager=dash.DiskcacheManager(
+            diskcache.Cache(str(settings.var_dir / "background-callbacks"))),
     )
     # The page's language, for screen readers and the browser's own formatting.
     app.index_string = app.index_string.replace("<html>", f'<html lang="{settings.language}">', 1)
@@ -92,6 +96,7 @@ def _shell(settings: Settings, lang: str) -> html.Div:
                             dcc.Link(t("nav.environment", lang), href="/environment", className="nav-link"),
                             *[dcc.Link(t(f"area.{area}", lang), href=path, className="nav-link") for area, path in AREA_PATHS.items()],
                             dcc.Link(t("nav.alerts", lang), href="/alerts", className="nav-link"),
+                            dcc.Link(t("nav.briefings", lang), href="/briefings", className="nav-link"),
                             dcc.Link(t("nav.sources", lang), href="/sources", className="nav-link"),
                             dcc.Link(t("nav.wall", lang), href="/wall/overview", className="nav-link"),
                         ],
@@ -120,6 +125,7 @@ def run_embedded(settings: Settings) -> None:
     """Migrate, start the scheduler thread (backfill first) and serve on settings.port."""
     from alerts.hook import configure_from_settings
     from backfill import backfill_empty_sources
+    from briefings.schedule import add_briefing_jobs
     from polling import sync_sources
     from receivers.ftp import start_ftp_receiver
     from scheduler import PollScheduler
@@ -132,6 +138,7 @@ def run_embedded(settings: Settings) -> None:
     upgrade(engine)
     sync_sources(engine, specs)
     poller = PollScheduler(engine, specs, settings)
+    add_briefing_jobs(poller)  # the morning briefing, run only while this process holds the lease
     receiver = start_ftp_receiver(settings, specs)  # None unless FTP_ENABLED
 
     def start_polling() -> None:

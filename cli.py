@@ -3,6 +3,7 @@
     migrate               create or upgrade the store's schema, register the sources
     poll [SOURCE...]      poll now (all enabled sources by default); exit 1 if any failed
     backfill --days N     fill the past N days of demo sources (or the named ones)
+    briefing [--format F] produce a briefing now (pdf, png, html or all), archived
     scheduler             run the poll scheduler in this process (one per deployment)
 """
 from __future__ import annotations
@@ -119,9 +120,40 @@ def prune() -> None:
 
 
 @cli.command()
+@click.option("--format", "fmt", type=click.Choice(["pdf", "png", "html", "all"]), default="pdf", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="also copy the file here (one format only)")
+@click.option("--png-size", type=click.Choice(["1920x1080", "3840x2160"]), default="1920x1080", show_default=True)
+def briefing(fmt: str, out: str | None, png_size: str) -> None:
+    """Produce a briefing now (archived like every briefing); exit 1 if a format failed."""
+    import shutil
+
+    from briefings.produce import FORMATS, produce_briefing
+
+    if out and fmt == "all":
+        raise click.BadParameter("--out takes one format; give --format pdf, png or html", param_hint="--out")
+    settings, _specs = _context()
+    engine = make_engine(settings.effective_database_url)
+    records = produce_briefing(engine, settings, FORMATS if fmt == "all" else (fmt,), png_size=png_size)
+    failed = False
+    for record in records:
+        if record.status == "ok":
+            path = record.file(settings)
+            if out:
+                shutil.copyfile(path, out)
+            click.echo(f"{record.format}: {out or path} ({record.size_bytes} bytes)")
+        else:
+            failed = True
+            click.echo(f"{record.format}: FAILED: {record.error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
 def scheduler() -> None:
     """Run the poll scheduler until SIGTERM/SIGINT. Start exactly one per deployment."""
     from alerts.hook import configure_from_settings
+    from briefings.schedule import add_briefing_jobs
     from receivers.ftp import start_ftp_receiver
     from scheduler import PollScheduler
     from store.migrate import upgrade
@@ -134,6 +166,7 @@ def scheduler() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     poller = PollScheduler(engine, specs, settings)
+    add_briefing_jobs(poller)  # the morning briefing, run by whichever scheduler holds the lease
     poller.start()
     # Stations push files here, next to the poller that ingests them (never in web workers).
     receiver = start_ftp_receiver(settings, specs)

@@ -12,7 +12,9 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -137,3 +139,17 @@ class PollScheduler:
                 conn.execute(update(sources).where(sources.c.name == spec.name).values(next_run_at=next_run))
         except Exception:  # noqa: BLE001 - the store was unreachable; the next run retries
             log.exception("could not record a poll of %s", spec.name)
+
+    def add_leader_job(self, func: Callable[[], None], trigger: BaseTrigger, job_id: str, **options: Any) -> None:
+        """Schedule ``func`` (e.g. the morning briefing) on ``trigger``; like the polls, it runs
+        only while this scheduler holds the lease, so a standby never duplicates it."""
+        self._scheduler.add_job(self._run_if_leader, trigger, args=[func, job_id], id=job_id, name=job_id,
+                                replace_existing=True, **options)
+
+    def _run_if_leader(self, func: Callable[[], None], job_id: str) -> None:
+        if not self.is_leader:
+            return
+        try:
+            func()
+        except Exception:  # noqa: BLE001 - logged; the job's next run tries again
+            log.exception("job %s failed", job_id)

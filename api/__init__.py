@@ -6,6 +6,7 @@ from flask import Blueprint
 from api import environment, health, sources, stations
 from api import kpis
 from api import alerts
+from api import briefings
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 health.register(blueprint)
@@ -14,3 +15,4 @@ stations.register(blueprint)
 environment.register(blueprint)
 kpis.register(blueprint)
 alerts.register(blueprint)
+briefings.register(blueprint)

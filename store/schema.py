@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -259,4 +260,34 @@ alert_events = Table(
     CheckConstraint(_in("event", ALERT_EVENTS), name="ck_alert_events_event"),
     Index("ix_alert_events_alert_at", "alert_id", "at"),
     Index("ix_alert_events_rule_subject_at", "rule_id", "subject_code", "at"),
+)
+
+
+# Briefings (briefings/): one row per produced file. The morning briefing exists once per
+# local day and format, guaranteed by the database even if two schedulers race or one
+# restarts mid-render; 'running' is a claimed render, 'failed' one that may be retried.
+BRIEFING_KINDS = ("morning", "on_demand")
+BRIEFING_FORMATS = ("pdf", "png", "html")
+BRIEFING_STATUSES = ("running", "ok", "failed")
+BRIEFING_MORNING = "kind = 'morning'"
+
+briefings = Table(
+    "briefings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("format", String(4), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),  # start of the latest attempt
+    Column("day", Date, nullable=False),  # the local day (TIMEZONE) it describes
+    Column("path", String(500)),  # relative to VAR_DIR; NULL until a file is written
+    Column("size_bytes", BigInteger),
+    Column("status", String(10), nullable=False),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    CheckConstraint(_in("kind", BRIEFING_KINDS), name="ck_briefings_kind"),
+    CheckConstraint(_in("format", BRIEFING_FORMATS), name="ck_briefings_format"),
+    CheckConstraint(_in("status", BRIEFING_STATUSES), name="ck_briefings_status"),
+    Index("uq_briefings_morning", "day", "format", unique=True,
+          sqlite_where=text(BRIEFING_MORNING), postgresql_where=text(BRIEFING_MORNING)),
+    Index("ix_briefings_created_at", "created_at"),
 )
