@@ -12,19 +12,26 @@ A panel kind is a subclass of :class:`PanelKind` registered with :func:`register
 
 ``callbacks/wall.py`` registers one refresh callback per kind. It sends a part only when
 its value changed, so an unchanged panel costs a few bytes and the browser redraws
-nothing (no flicker). Panel modules are imported at the bottom of this file.
+nothing (no flicker). Every screen's refresh calls :meth:`PanelKind.data`, so a kind wraps
+its expensive builders (figures) in :func:`built`: the same inputs give the same, already
+built and digested value. Panel modules are imported at the bottom of this file.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-from collections.abc import Sequence
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from dash import html
+from plotly.utils import PlotlyJSONEncoder
 from pydantic import BaseModel, ConfigDict
 
 from i18n import t
@@ -100,10 +107,72 @@ def part_id(kind: str, part: str, panel: str) -> dict[str, str]:
     return {"role": "part", "kind": kind, "part": part, "panel": panel}
 
 
+class _Encoder(PlotlyJSONEncoder):
+    """JSON of what Dash would send (figures and components through ``to_plotly_json``)."""
+
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
+def _digest(value: Any) -> str:
+    known = _DIGESTS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    return hashlib.blake2b(json.dumps(value, sort_keys=True, cls=_Encoder).encode(), digest_size=8).hexdigest()
+
+
 def signature(values: Sequence[Any]) -> list[str]:
     """A short digest per value: the refresh sends only the parts whose digest changed."""
-    return [hashlib.blake2b(json.dumps(v, sort_keys=True, default=str).encode(), digest_size=8).hexdigest()
-            for v in values]
+    return [_digest(v) for v in values]
+
+
+T = TypeVar("T")
+_BUILT_MAX = 128
+_BUILT: OrderedDict[bytes, Any] = OrderedDict()  # key of (builder, arguments) -> value
+_DIGESTS: dict[int, tuple[Any, str]] = {}  # id(value) -> (value, digest), for the values in _BUILT
+_built_lock = threading.Lock()
+
+
+def _arguments_key(builder: Callable, args: tuple, kwargs: dict) -> bytes | None:
+    """A digest of the builder and its arguments' content (None if they cannot be pickled)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: equal content gives equal bytes whatever objects it shares
+    try:
+        pickler.dump((builder.__module__, builder.__qualname__, args, sorted(kwargs.items())))
+    except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
+        return None
+    return hashlib.blake2b(buffer.getvalue(), digest_size=16).digest()
+
+
+def built(builder: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``builder(*args, **kwargs)``, built once for as long as its arguments stay the same.
+
+    The screens of a wall ask for the same panels with the same (cached) data every
+    refresh; building a plotly figure and digesting it costs tens of milliseconds, looking
+    it up a fraction of one. The value is shared, so it must not be changed afterwards.
+    """
+    key = _arguments_key(builder, args, kwargs)
+    if key is None:
+        return builder(*args, **kwargs)
+    with _built_lock:
+        if key in _BUILT:
+            _BUILT.move_to_end(key)
+            return _BUILT[key]
+    value = builder(*args, **kwargs)
+    digest = _digest(value)
+    with _built_lock:
+        if key in _BUILT:  # another thread built it meanwhile: keep one
+            return _BUILT[key]
+        _BUILT[key] = value
+        _DIGESTS[id(value)] = (value, digest)
+        while len(_BUILT) > _BUILT_MAX:
+            _, old = _BUILT.popitem(last=False)
+            _DIGESTS.pop(id(old), None)
+    return value
 
 
 def wall_table(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]], size: int,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from components.air_quality import DARK_TEXT, province_figure, province_tiles, station_points
 from components.environment import completeness_figure
-from components.panels import PanelContext, PanelData, PanelKind, part_id, register, wall_table
+from components.panels import PanelContext, PanelData, PanelKind, built, part_id, register, wall_table
 from components.station_map import station_map
 from components.water_quality import DARK_TEXT as WQI_DARK_TEXT
 from components.water_quality import wqi_rows
@@ -48,6 +48,10 @@ class _GraphPanel(PanelKind):
         return _graph(self.name, panel)
 
 
+def _station_map(stations: list, lang: str, font_px: int) -> Any:
+    return station_map(station_points(stations, lang), height=None, font_px=font_px)
+
+
 def _newest_hour(stations: list) -> Any:
     return max((s.hour for s in stations), default=None)
 
@@ -77,7 +81,7 @@ class WorstAQIPanel(PanelKind):
         ]
         columns = [("aqi", "AQI"), ("category", t("aqi.col.category", ctx.lang)),
                    ("station", t("aqi.col.station", ctx.lang)), ("province", t("aqi.col.province", ctx.lang))]
-        table = wall_table(columns, rows, options.rows, t("map.no_data", ctx.lang))
+        table = built(wall_table, columns, rows, options.rows, t("map.no_data", ctx.lang))
         return PanelData([table], _newest_hour(stations), HOUR)
 
 
@@ -92,7 +96,7 @@ class AQITileMapPanel(_GraphPanel):
         stations = current_aqi_snapshot()
         # Values sized to the tiles (13 rows of them), not to the screen, so names stay inside.
         font_px = max(9, min(ctx.font_px, round(ctx.panel_height / GRID_ROWS * 0.34)))
-        return PanelData([province_tiles(stations, ctx.lang, height=None, font_px=font_px)],
+        return PanelData([built(province_tiles, stations, ctx.lang, height=None, font_px=font_px)],
                          _newest_hour(stations), HOUR)
 
 
@@ -105,7 +109,7 @@ class AQIProvincesPanel(_GraphPanel):
 
     def data(self, options: BaseModel, ctx: PanelContext) -> PanelData:
         stations = current_aqi_snapshot()
-        return PanelData([province_figure(stations, ctx.lang, height=None, font_px=ctx.font_px)],
+        return PanelData([built(province_figure, stations, ctx.lang, height=None, font_px=ctx.font_px)],
                          _newest_hour(stations), HOUR)
 
 
@@ -118,7 +122,7 @@ class AQIStationMapPanel(_GraphPanel):
 
     def data(self, options: BaseModel, ctx: PanelContext) -> PanelData:
         stations = current_aqi_snapshot()
-        return PanelData([station_map(station_points(stations, ctx.lang), height=None, font_px=ctx.font_px)], _newest_hour(stations), HOUR)
+        return PanelData([built(_station_map, stations, ctx.lang, ctx.font_px)], _newest_hour(stations), HOUR)
 
 
 @register
@@ -140,7 +144,7 @@ class ExceedancesPanel(PanelKind):
         columns = [("site", t("exceedance.col.site", ctx.lang)), ("province", t("aqi.col.province", ctx.lang)),
                    ("metrics", t("exceedance.col.metrics", ctx.lang)), ("worst", t("exceedance.col.worst", ctx.lang)),
                    ("last", t("exceedance.col.last", ctx.lang))]
-        table = wall_table(columns, rows, options.rows, t("exceedance.none", ctx.lang))
+        table = built(wall_table, columns, rows, options.rows, t("exceedance.none", ctx.lang))
         # Current as of the newest reading checked, whether or not it exceeded anything.
         return PanelData([table], newest_reading_snapshot("air", "wastewater", "emission"), STATION_INTERVAL)
 
@@ -153,7 +157,7 @@ class CompletenessPanel(_GraphPanel):
     title_key = "completeness.title"
 
     def data(self, options: BaseModel, ctx: PanelContext) -> PanelData:
-        figure = completeness_figure(completeness_snapshot(), ctx.lang, height=None, font_px=ctx.font_px)
+        figure = built(completeness_figure, completeness_snapshot(), ctx.lang, height=None, font_px=ctx.font_px)
         return PanelData([figure], newest_reading_snapshot(*STATION_SUBTYPES), STATION_INTERVAL)
 
 
@@ -175,4 +179,4 @@ class WQIPanel(PanelKind):
         columns = [("wqi", "WQI"), ("band", t("wqi.col.band", ctx.lang)), ("station", t("aqi.col.station", ctx.lang)),
                    ("province", t("aqi.col.province", ctx.lang))]
         newest = max((s.window_end for s in snapshot if s.wqi is not None), default=None)
-        return PanelData([wall_table(columns, rows, options.rows, t("map.no_data", ctx.lang))], newest, HOUR)
+        return PanelData([built(wall_table, columns, rows, options.rows, t("map.no_data", ctx.lang))], newest, HOUR)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from dash import html
 from pydantic import BaseModel, ConfigDict, Field
 
 from components.alert_list import alert_lines, severity_counts
 from components.kpi_tiles import kpi_tile
-from components.panels import PanelContext, PanelData, PanelKind, register
+from components.panels import PanelContext, PanelData, PanelKind, built, register
 from queries.cached import alerts_snapshot, kpis_snapshot
 
 
@@ -17,6 +18,11 @@ class KpiOptions(BaseModel):
     codes: list[str] | None = Field(default=None, description="KPI codes to show; default the headline ones")
     area: str | None = Field(default=None, description="only this area's KPIs (with codes unset)")
     per_row: int = Field(default=4, ge=1, le=12, description="tiles per row")
+
+
+def _tiles(chosen: list, lang: str, tz: ZoneInfo, per_row: int) -> html.Div:
+    return html.Div([kpi_tile(k, lang, tz) for k in chosen], className="kpi-tiles",
+                    style={"gridTemplateColumns": f"repeat({per_row}, minmax(0, 1fr))"})
 
 
 @register
@@ -34,8 +40,7 @@ class KpiPanel(PanelKind):
             chosen = [by_code[c] for c in options.codes if c in by_code]
         else:
             chosen = [k for k in values if (k.area == options.area if options.area else k.headline)]
-        tiles = html.Div([kpi_tile(k, ctx.lang, ctx.tz) for k in chosen], className="kpi-tiles",
-                         style={"gridTemplateColumns": f"repeat({options.per_row}, minmax(0, 1fr))"})
+        tiles = built(_tiles, chosen, ctx.lang, ctx.tz, options.per_row)
         # Each tile carries its own data time; KPIs run on daily and monthly figures.
         return PanelData([tiles], max((k.as_of for k in chosen if k.as_of), default=None), None)
 
