@@ -293,11 +293,14 @@ def test_one_morning_briefing_per_day_across_calls_restarts_and_races(store: Sto
     assert [(r.format, r.status, r.attempts) for r in first] == [("pdf", "ok", 1), ("png", "ok", 1), ("html", "ok", 1)]
     files = {p: p.stat().st_mtime_ns for p in archived_files(store.settings)}
     assert len(files) == 3
-    again = produce_morning_briefing(store.engine, store.settings, store.now + timedelta(hours=2))
+    # Later the same local day, whatever the time of day the test runs at.
+    local = store.now.astimezone(store.settings.tz)
+    left = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), store.settings.tz) - local
+    again = produce_morning_briefing(store.engine, store.settings, store.now + left / 3)
     # "Restarted": a fresh engine and settings, as a new scheduler process would have.
     fresh_engine = make_engine(store.settings.effective_database_url)
     fresh_settings = load_settings(var_dir=store.settings.var_dir, organisation_name=ORG)
-    restarted = produce_morning_briefing(fresh_engine, fresh_settings, store.now + timedelta(hours=5))
+    restarted = produce_morning_briefing(fresh_engine, fresh_settings, store.now + left * 2 / 3)
     fresh_engine.dispose()
     assert [r.id for r in again] == [r.id for r in restarted] == [r.id for r in first]
     assert {p: p.stat().st_mtime_ns for p in archived_files(store.settings)} == files  # nothing rendered again

@@ -79,7 +79,15 @@ def test_observations_in_a_window_for_one_metric(client) -> None:  # noqa: ANN00
     assert {r["unit"] for r in records} == {"µg/m³"}
 
 
-def test_station_list_filters_and_reports_offline_stations(client) -> None:  # noqa: ANN001
+def test_station_list_filters_and_reports_offline_stations(engine: Engine, tmp_path: Path) -> None:
+    # Two days ago: long past the station's offline limit, within the latest values' look-back.
+    last = (datetime.now(TZ) - timedelta(days=2)).replace(minute=45, second=0, microsecond=0)
+    readings = [Reading("HNI-AIR-01", "PM2.5", last - timedelta(minutes=15), 30.0, "µg/m³"),
+                Reading("HNI-AIR-01", "PM2.5", last, pm25(23), "µg/m³"),
+                Reading("HCM-SW-01", "DO", last, 6.5, "mg/L")]
+    with engine.begin() as conn:
+        store_batch(conn, None, Batch(entities=[AIR, WATER], readings=readings))
+    client = create_app(load_settings(var_dir=tmp_path, database_url=str(engine.url)), []).server.test_client()
     everything = client.get("/api/v1/stations").json["stations"]
     assert [s["code"] for s in everything] == ["HCM-SW-01", "HNI-AIR-01"]
     air = client.get("/api/v1/stations?type=air&province=HNI").json["stations"]
@@ -88,7 +96,7 @@ def test_station_list_filters_and_reports_offline_stations(client) -> None:  # n
     # Its last reading was days ago: offline, with its latest values still shown.
     assert station["status"] == "offline"
     assert station["latest"]["PM2.5"]["value"] == pm25(23)
-    assert station["latest"]["PM2.5"]["at"] == "2026-11-20T23:45:00+07:00"
+    assert station["latest"]["PM2.5"]["at"] == last.isoformat(timespec="seconds")
     assert client.get("/api/v1/stations?type=water").json["stations"][0]["type"] == "water"
     assert client.get("/api/v1/stations?province=DNG").json["stations"] == []
 
