@@ -18,11 +18,13 @@ import diskcache
 from dash import Dash, dcc, html
 from flask import Response, abort, has_request_context, redirect, request
 
+import callbacks.export  # noqa: F401  (registers the header's Export callbacks)
 from alerts.rules import load_rules
 from api import blueprint as api_blueprint
 from api.probes import blueprint as probes_blueprint
 from cache import init_cache
 from components.area import AREA_PATHS
+from components.export import export_control
 from i18n import t
 from kpis.catalogue import load_catalogue
 from limits import load_limits
@@ -83,7 +85,7 @@ def _set_language(lang: str) -> Response:
 
 
 def _shell(settings: Settings, lang: str) -> html.Div:
-    """The frame around every page: header with the organisation, navigation and language switch."""
+    """The frame around every page: header with the organisation, navigation, language switch and Export."""
     return html.Div(
         [
             html.Header(
@@ -108,6 +110,7 @@ def _shell(settings: Settings, lang: str) -> html.Div:
                          for code, label in (("vi", "Tiếng Việt"), ("en", "English"))],
                         className="lang-switch",
                     ),
+                    export_control(lang),
                 ],
                 className="app-header",
             ),

@@ -16,7 +16,10 @@ cache = Cache()
 
 
 def init_cache(server: Flask, settings: Settings) -> None:
-    config: dict[str, object] = {"CACHE_DEFAULT_TIMEOUT": max(settings.cache_seconds * 2, 1), "CACHE_KEY_PREFIX": "opsc:"}
+    # Entries outlive their key's bucket a little: the data-keyed reads are valid up to
+    # cache_max_age_seconds (queries/cached.py).
+    timeout = max(settings.cache_seconds, settings.cache_max_age_seconds) * 2
+    config: dict[str, object] = {"CACHE_DEFAULT_TIMEOUT": max(timeout, 1), "CACHE_KEY_PREFIX": "opsc:"}
     if settings.redis_url:
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=settings.redis_url)
     else:

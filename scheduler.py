@@ -19,9 +19,11 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+import alerts.notify as notify
 from polling import mark_interrupted_runs, poll_source, sync_sources, utcnow
 from settings import Settings
 from source_config import SourceSpec
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 LEASE_ID = 1
 HEARTBEAT_JOB = "heartbeat"
+NOTIFY_JOB = "notify"
 
 
 def try_acquire_lease(engine: Engine, holder: str, timeout: timedelta, now: datetime | None = None) -> bool:
@@ -73,8 +76,12 @@ class PollScheduler:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.is_leader = False
         self._lock = threading.Lock()
+        # Read here, before anything starts: a bad notifications file stops start-up (file:line).
+        self.notifier = notify.DeliveryJob(engine, settings)
         self._scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=max(2, min(10, len(self.specs) + 1)))},
+            # A thread per source, plus the heartbeat and the notifications (whose slow SMTP
+            # server must not starve the heartbeat and lose the lease).
+            executors={"default": ThreadPoolExecutor(max_workers=max(3, min(11, len(self.specs) + 2)))},
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=settings.tz,
         )
@@ -86,6 +93,9 @@ class PollScheduler:
             self.heartbeat, "interval", seconds=self.settings.scheduler_heartbeat_seconds, id=HEARTBEAT_JOB,
             next_run_time=datetime.now(timezone.utc),
         )
+        if self.notifier.active:  # alert notifications (alerts/notify/), sent by the lease holder only
+            self.notifier.prepare()
+            self.add_leader_job(self.notifier, IntervalTrigger(seconds=notify.CHECK_SECONDS), NOTIFY_JOB)
         self._scheduler.start()
         log.info("scheduler %s started with %d source(s)", self.holder, len(self.specs))
 

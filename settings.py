@@ -52,11 +52,17 @@ class Settings(BaseSettings):
     demo_backfill_days: float = Field(default=2.0, ge=0, le=90)
     page_refresh_seconds: float = Field(default=15.0, ge=1)
     cache_seconds: int = Field(default=10, ge=0)
+    # Reads derived from the readings (AQI, KPIs, exceedances, ...) are shared until a poll
+    # stores newer data, and recomputed at the latest after this long (the clock moves
+    # them too: "today so far", sliding 24-hour windows). 0: as old as cache_seconds.
+    cache_max_age_seconds: int = Field(default=300, ge=0)
     # Raw readings older than this go (hourly roll-ups stay); poll runs and quarantine after
     # records_retention_days. 0 keeps everything.
     raw_retention_days: int = Field(default=400, ge=0)
     records_retention_days: int = Field(default=180, ge=0)
     alerts_file: Path = ROOT / "config" / "alerts.yaml"
+    # Where alert notifications go (alerts/notify/): webhooks and e-mail; none are enabled by default.
+    notifications_file: Path = ROOT / "config" / "notifications.yaml"
     # Optional FTP receiver (receivers/ftp.py), off by default: stations push their files
     # into the drop folder of the station_files source named by ftp_source, one folder per
     # account. ftp_users is "user:password,user2:password2" (a password may hold ':' but

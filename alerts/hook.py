@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from alerts.evaluate import evaluate
 from alerts.model import EvaluationResult
+from alerts.notify import wake as notify_soon
 from alerts.rules import RuleSet, load_rules
 from limits import Limits, load_limits
 from settings import ConfigError, Settings, load_settings
@@ -94,4 +95,6 @@ def evaluate_after_poll(engine: Engine, now: datetime | None = None) -> Evaluati
             result = evaluate(engine, loaded.rules, at, loaded.limits, ZoneInfo(loaded.tz_name))
     if result.new_alerts or result.resolved or result.escalated or result.silenced:
         log.info("alerts: %s", result.summary())
+    if result.new_alerts or result.resolved or result.escalated:
+        notify_soon()  # their notifications are in the outbox (alert_events); send them now, not in 30 s
     return result

@@ -133,7 +133,7 @@ class _Transition:
         alert_id = self.conn.execute(
             insert(alerts).values(
                 rule_id=cond.rule_id, subject_kind=cond.subject_kind, subject_code=cond.subject_code,
-                subject_name=cond.subject_name[:200], severity=rule.severity, state="firing", started_at=self.now,
+                subject_name=cond.subject_name[:200], severity=cond.severity or rule.severity, state="firing", started_at=self.now,
                 last_seen_at=self.now, value=cond.value, threshold=cond.threshold, message=cond.message,
             ).returning(alerts.c.id)
         ).scalar_one()
@@ -148,7 +148,7 @@ class _Transition:
     def _persist(self, row: Row[Any], cond: Condition) -> None:
         values = {
             "last_seen_at": self.now, "value": cond.value, "threshold": cond.threshold, "message": cond.message,
-            "subject_name": cond.subject_name[:200], "severity": self.enabled[cond.rule_id].severity,
+            "subject_name": cond.subject_name[:200], "severity": cond.severity or self.enabled[cond.rule_id].severity,
         }
         self.updated += 1
         if any(getattr(row, k) != v for k, v in values.items()):  # same now, same data: no write at all
@@ -164,7 +164,7 @@ class _Transition:
 
     def _maybe_escalate(self, row: Row[Any], silenced: bool) -> None:
         rule = self.enabled.get(row.rule_id)
-        after = None if rule is None else self.rules.escalate_after(rule)
+        after = None if rule is None else self.rules.escalate_after(rule, row.severity)
         if (silenced or after is None or row.state != "firing" or row.escalated_at is not None
                 or self.now - row.started_at < timedelta(seconds=after)):
             return

@@ -14,13 +14,14 @@ CLEAR = "clear"  # back beyond the clear level: resolve an open alert
 @dataclass(frozen=True)
 class Condition:
     rule_id: str
-    subject_kind: str  # station | facility | province | source
+    subject_kind: str  # station | facility | province | source | kpi | warning
     subject_code: str
     subject_name: str
     status: str  # BREACH | HOLDING | CLEAR
     value: float | None
     threshold: float | None
     message: str
+    severity: str | None = None  # this subject's own severity, over the rule's (cap_warning maps CAP's)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -10,8 +10,10 @@ The file::
       - id: pm25-hourly-over-qcvn   # unique, [a-z0-9_-]; alerts keep it, so do not rename lightly
         name: {vi: "...", en: "..."}
         kind: threshold             # threshold | rate_of_change | station_offline | source_failing
+                                    # | kpi_status | cap_warning
         severity: major             # critical | major | minor | info
-        scope: station              # station | facility | province (| source for source_failing)
+        scope: station              # station | facility | province (| source for source_failing,
+                                    # kpi for kpi_status, province | warning for cap_warning)
         enabled: true
         escalate_after: 1h          # optional, any severity; "never" turns the default off
         ...                         # the kind's own keys, below
@@ -40,6 +42,26 @@ Kinds and their keys:
     ``sources`` (names; default all); ``failures``: consecutive failed polls that
     fire (default 3); ``stale`` (default true): also fire when the last success is
     older than ``stale_after_intervals`` (default 3) × the source's interval.
+``kpi_status``
+    scope ``kpi``: one alert per KPI of the catalogue (``config/kpis.yaml``), subject
+    the KPI's code and name. ``codes`` (KPI codes) and/or ``areas`` (land, reporting...)
+    narrow the KPIs watched (default: every KPI with thresholds); ``status``: red
+    (default) or amber (amber or red) fires; ``clear_at_status``: the status that
+    resolves an open alert, green (default) or amber (only with ``status: red``) —
+    between the two the alert stays open (hysteresis); ``for``: the status must also
+    have been that bad at ``for`` ago and at two instants between (default 0). A KPI
+    with no data has no condition (its alert neither persists nor resolves).
+``cap_warning``
+    scope ``province`` (default: one alert per province a warning names, a warning
+    naming none stands for itself) or ``warning`` (one alert per warning): the
+    hydro-meteorological warnings (CAP) in force whose severity is at least
+    ``min_severity`` (Extreme, Severe, Moderate, Minor; default Minor), and optionally
+    urgency at least ``min_urgency`` (Immediate, Expected, Future, Past) and certainty
+    at least ``min_certainty`` (Observed, Likely, Possible, Unlikely); ``provinces``
+    (codes) narrows them. Resolved when the warning expires, is cancelled or updated
+    below the minimum. ``severity`` is optional: without it an alert's severity follows
+    the CAP severity of its worst warning (Extreme critical, Severe major, Moderate
+    minor, otherwise info).
 
 Errors raise :class:`settings.ConfigError` naming the file, the line, the rule and the fix.
 """
@@ -54,15 +76,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
 
+from reference.provinces import province_codes
 from settings import ConfigError
 from source_config import parse_duration
 from yaml_config import YamlFile, node_line, read_yaml, reloading
 
 if TYPE_CHECKING:
+    from kpis.catalogue import Catalogue
     from limits import Limits
 
 SEVERITIES = ("critical", "major", "minor", "info")
-SCOPES = ("station", "facility", "province", "source")
+SCOPES = ("station", "facility", "province", "source", "kpi", "warning")
 STATION_SUBTYPES = ("air", "surface_water", "wastewater", "emission")
 _ZERO = re.compile(r"^\s*0+(\.0*)?\s*[smhd]?\s*$")
 
@@ -229,12 +253,91 @@ class SourceFailingRule(_Rule):
         return self
 
 
-Rule = ThresholdRule | RateOfChangeRule | StationOfflineRule | SourceFailingRule
+KPI_STATUSES = ("red", "amber", "green")  # worst first; nodata and neutral are never judged
+KpiAreaName = Literal["reporting", "land", "water_resources", "public_services", "environment", "gnss", "it"]
+
+
+class KpiStatusRule(_Rule):
+    kind: Literal["kpi_status"]
+    scope: Literal["kpi"] = "kpi"
+    codes: Names | None = None
+    areas: Annotated[list[KpiAreaName] | None, BeforeValidator(_listed)] = None
+    status: Literal["red", "amber"] = "red"
+    clear_at_status: Literal["green", "amber"] = "green"
+    for_: Duration = Field(default=0, alias="for")
+
+    @model_validator(mode="after")
+    def _statuses(self) -> KpiStatusRule:
+        if self.status == "amber" and self.clear_at_status == "amber":
+            raise ValueError("clear_at_status: with status amber only green can resolve; use clear_at_status: green")
+        return self
+
+    def selects(self, code: str, area: str) -> bool:
+        """Whether the KPI (its code and area) is one this rule watches."""
+        return (self.codes is None or code in self.codes) and (self.areas is None or area in self.areas)
+
+    def judge(self, status: str) -> str | None:
+        """BREACH | HOLDING | CLEAR for a KPI status; None for one that says nothing (nodata, neutral)."""
+        if status not in KPI_STATUSES:
+            return None
+        rank = KPI_STATUSES.index
+        if rank(status) <= rank(self.status):
+            return "breach"
+        return "clear" if rank(status) >= rank(self.clear_at_status) else "holding"
+
+
+# CAP's ordered values, least first; a rule's minimum admits its own value and the ones after.
+CAP_SEVERITIES = ("Unknown", "Minor", "Moderate", "Severe", "Extreme")
+CAP_URGENCIES = ("Unknown", "Past", "Future", "Expected", "Immediate")
+CAP_CERTAINTIES = ("Unknown", "Unlikely", "Possible", "Likely", "Observed")
+# The alert severity of a CAP severity, when the rule sets none.
+CAP_ALERT_SEVERITY = {"Extreme": "critical", "Severe": "major", "Moderate": "minor"}
+
+
+def _at_least(value: str, minimum: str | None, order: tuple[str, ...]) -> bool:
+    if minimum is None:
+        return True
+    return (order.index(value) if value in order else 0) >= order.index(minimum)
+
+
+class CapWarningRule(_Rule):
+    kind: Literal["cap_warning"]
+    scope: Literal["province", "warning"] = "province"
+    # Optional here only: without it each alert takes the severity of its worst warning.
+    severity: Literal["critical", "major", "minor", "info"] | None = None  # type: ignore[assignment]
+    min_severity: Literal["Extreme", "Severe", "Moderate", "Minor"] = "Minor"
+    min_urgency: Literal["Immediate", "Expected", "Future", "Past"] | None = None
+    min_certainty: Literal["Observed", "Likely", "Possible", "Unlikely"] | None = None
+    provinces: Names | None = None
+
+    @model_validator(mode="after")
+    def _province_codes(self) -> CapWarningRule:
+        known = set(province_codes())
+        unknown = [c for c in self.provinces or () if c not in known]
+        if unknown:
+            raise ValueError(f"provinces: unknown province code(s) {', '.join(unknown)}; use the codes of "
+                             "reference/provinces.py, e.g. HNI, QNH")
+        return self
+
+    def admits(self, severity: str, urgency: str, certainty: str) -> bool:
+        """Whether a warning of this CAP severity, urgency and certainty meets the rule's minimums."""
+        return (_at_least(severity, self.min_severity, CAP_SEVERITIES)
+                and _at_least(urgency, self.min_urgency, CAP_URGENCIES)
+                and _at_least(certainty, self.min_certainty, CAP_CERTAINTIES))
+
+    def alert_severity(self, cap_severity: str) -> str:
+        """The rule's severity, or the one mapped from the CAP severity."""
+        return self.severity or CAP_ALERT_SEVERITY.get(cap_severity, "info")
+
+
+Rule = ThresholdRule | RateOfChangeRule | StationOfflineRule | SourceFailingRule | KpiStatusRule | CapWarningRule
 KINDS: dict[str, type[BaseModel]] = {
     "threshold": ThresholdRule,
     "rate_of_change": RateOfChangeRule,
     "station_offline": StationOfflineRule,
     "source_failing": SourceFailingRule,
+    "kpi_status": KpiStatusRule,
+    "cap_warning": CapWarningRule,
 }
 
 
@@ -253,16 +356,17 @@ class RuleSet:
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
-    def escalate_after(self, rule: Rule) -> int | None:
+    def escalate_after(self, rule: Rule, severity: str | None = None) -> int | None:
         """Seconds an alert of ``rule`` may stay unacknowledged before it is escalated; None = never.
 
-        A rule's own ``escalate_after`` applies at any severity; the default only to critical rules.
+        A rule's own ``escalate_after`` applies at any severity; the default only to critical
+        alerts (``severity``: the alert's own, where it differs from the rule's, as for CAP).
         """
         if rule.escalate_after == "never":
             return None
         if rule.escalate_after is not None:
             return int(rule.escalate_after)
-        return self.defaults.escalate_after if rule.severity == "critical" else None
+        return self.defaults.escalate_after if (severity or rule.severity) == "critical" else None
 
 
 # --------------------------------------------------------------------------- loading
@@ -301,7 +405,7 @@ def _problem(err: Mapping[str, Any]) -> str:
     return message + _hint(err)
 
 
-def _parse(file: YamlFile, limits: Limits | None) -> RuleSet:
+def _parse(file: YamlFile, limits: Limits | None, catalogue: Catalogue | None = None) -> RuleSet:
     path, root, data = file.path, file.root, file.data
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise ConfigError(f"{path}:1: expected a top-level 'rules:' list of alert rules (and optionally 'defaults:')")
@@ -327,6 +431,8 @@ def _parse(file: YamlFile, limits: Limits | None) -> RuleSet:
     ruleset = RuleSet(tuple(rules), defaults, path, lines)
     if limits is not None:
         check_against_limits(ruleset, limits, root)
+    if catalogue is not None:
+        check_against_catalogue(ruleset, catalogue, root)
     return ruleset
 
 
@@ -379,13 +485,31 @@ def check_against_limits(ruleset: RuleSet, limits: Limits, root: yaml.Node | Non
                 f"for {rule.metric} (periods: {have}); set limit_period to one of them or use 'value:'")
 
 
-def load_rules(path: Path, limits: Limits | None = None) -> RuleSet:
+def check_against_catalogue(ruleset: RuleSet, catalogue: Catalogue, root: yaml.Node | None = None) -> None:
+    """``kpi_status`` rules may only name KPIs of the catalogue that have thresholds (else no status to judge)."""
+    for index, rule in enumerate(ruleset.rules):
+        if not isinstance(rule, KpiStatusRule) or rule.codes is None:
+            continue
+        for position, code in enumerate(rule.codes):
+            kpi = catalogue.get(code)
+            problem = None
+            if kpi is None:
+                problem = f"KPI {code!r} is not in the KPI catalogue {catalogue.path or ''}".rstrip()
+            elif kpi.thresholds is None:
+                problem = f"KPI {code!r} has no thresholds, so its status is never red or amber"
+            if problem:
+                line = _key_line(_entry_node(root, index), ("codes", position), ruleset.lines.get(rule.id, 0))
+                raise ConfigError(f"{ruleset.path}:{line}: rule {rule.id!r}: codes: {problem}; remove it or fix the code")
+
+
+def load_rules(path: Path, limits: Limits | None = None, catalogue: Catalogue | None = None) -> RuleSet:
     """Parse and validate the rules file at ``path``; raise :class:`ConfigError` naming file, line and fix.
 
     With ``limits``, rules that use ``limit: qcvn`` on air stations are checked against
-    the QCVN tables (a limit for their averaging period must exist).
+    the QCVN tables (a limit for their averaging period must exist); with ``catalogue``,
+    the KPI codes of ``kpi_status`` rules against the KPI catalogue.
     """
-    return _parse(read_yaml(path, "alert rules file", "ALERTS_FILE"), limits)
+    return _parse(read_yaml(path, "alert rules file", "ALERTS_FILE"), limits, catalogue)
 
 
 # The rules file, re-read only when it changes (for web requests that show rule names).

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from api import environment, health, sources, stations
-from api import kpis
-from api import alerts
-from api import briefings
+from api import alerts, briefings, environment, export, health, kpis, sources, stations
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 health.register(blueprint)
@@ -16,3 +13,4 @@ environment.register(blueprint)
 kpis.register(blueprint)
 alerts.register(blueprint)
 briefings.register(blueprint)
+export.register(blueprint)

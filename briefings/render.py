@@ -324,3 +324,42 @@ def check_png(png: bytes, width: int, height: int, page: Any = None) -> None:
         colours = page.evaluate(_COUNT_COLOURS, base64.b64encode(png).decode("ascii"))
         if colours < MIN_COLOURS:
             raise BriefingError(f"the PNG came out blank ({colours} colours)")
+
+
+# A4 landscape's printable width (297 mm less PDF_MARGINS' 24 mm) in CSS px: the page is
+# printed at this share of its size, so its screen layout at PRINT_VIEWPORT's width fits.
+_PAGE_PDF_SCALE = round((297 - 24) / 25.4 * 96 / PRINT_VIEWPORT["width"], 3)
+# The text a page's PDF must hold: its title (a desktop page's h1, a wall's title).
+_PAGE_TITLE = """() => {
+  const root = document.getElementById('_pages_content') || document.body;
+  const title = root.querySelector('h1, .wall-title');
+  return ((title && title.innerText) || root.innerText.trim().split('\\n')[0] || '').trim().slice(0, 80);
+}"""
+
+
+def render_page_pdf(url: str, *, browser: Chromium | None = None, executable: str | None = None) -> bytes:
+    """An A4 landscape PDF of a page of the app on loopback, as it looks on screen, once settled.
+
+    The page is laid out at PRINT_VIEWPORT with the screen's styles (not print ones: "export
+    what I see") and printed scaled to the sheet; a long page runs over several sheets.
+    """
+    from playwright.sync_api import Error
+
+    with _session(browser, executable) as chromium, chromium.page(**PRINT_VIEWPORT, loopback=True) as page:
+        page.emulate_media(media="screen")
+        _load_url(page, url)
+        title = page.evaluate(_PAGE_TITLE)
+        try:
+            pdf = page.pdf(format="A4", landscape=True, print_background=True, margin=PDF_MARGINS,
+                           scale=_PAGE_PDF_SCALE)
+        except Error as exc:
+            raise BriefingError(f"Chromium could not print the PDF: {_first_line(exc)}") from None
+    if not title:
+        raise BriefingError(f"{url} shows no text")
+    if not pdf.startswith(b"%PDF-") or len(pdf) < 2_000:
+        raise BriefingError(f"Chromium returned no usable PDF ({len(pdf)} bytes)")
+    text = pdf_text(pdf)
+    # pdftotext -layout may space words out: compare with runs of white space squashed.
+    if text is not None and " ".join(title.split()) not in " ".join(text.split()):
+        raise BriefingError(f"the PDF came out blank: its text lacks {title!r}")
+    return pdf

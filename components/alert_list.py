@@ -22,9 +22,15 @@ def severity_counts(counts: dict[str, int], lang: str) -> html.Div:
 
 
 def alert_lines(rows: list[AlertRow], lang: str, tz: ZoneInfo, now: datetime, size: int,
-                new_within: timedelta) -> html.Div:
+                new_within: timedelta, sound: bool = False) -> html.Div:
     """``size`` lines (blank ones pad the list so a refresh rewrites text in place); a critical
-    alert that began within ``new_within`` gets the ``is-new`` class, which flashes once."""
+    alert that began within ``new_within`` gets the ``is-new`` class, which flashes once.
+
+    Each line carries its alert's id (``data-alert-id``): the browser keeps which ids have
+    flashed or sounded, because Dash reuses a line's DOM node by position and a refresh
+    that shifts the list would otherwise flash (or miss) alerts again. ``sound`` asks the
+    wall (``assets/wall.js``) for a short tone when a new critical alert appears.
+    """
     lines = []
     for i in range(size):
         if i >= len(rows):
@@ -41,7 +47,8 @@ def alert_lines(rows: list[AlertRow], lang: str, tz: ZoneInfo, now: datetime, si
                           className="alert-time"),
             ],
             className=f"alert-line state-{a.state}" + (" is-new" if new else ""),
+            **{"data-alert-id": str(a.id)},
         ))
     if not rows:
         lines[0] = html.Div(t("alert.none", lang), className="alert-line is-empty")
-    return html.Div(lines, className="alert-lines")
+    return html.Div(lines, className="alert-lines", **({"data-sound": "1"} if sound else {}))

@@ -14,9 +14,11 @@ import dash_ag_grid as dag
 from dash import html
 
 from components.alert_list import SEVERITIES
+from components.area import AREA_PATHS
 from components.grids import category_style, paged_options
 from components.links import md_escape
 from i18n import format_number, format_time, t
+from kpis.catalogue import Kpi
 from queries.alerts import AlertEvent, AlertRow, SilenceRow
 
 # The state filter: "open" (firing or acknowledged) first, as the page opens on it.
@@ -85,9 +87,15 @@ def filters_search(filters: AlertFilters, current_search: str | None = "") -> st
     return "?" + urlencode(params) if params else ""
 
 
-def subject_href(kind: str, code: str, outfalls: Mapping[str, str]) -> str | None:
+def subject_href(kind: str, code: str, outfalls: Mapping[str, str],
+                 kpi_areas: Mapping[str, str] | None = None) -> str | None:
     """Where an alert's subject is shown: a station's page; a facility's first outfall station;
-    a province's environment view; the Sources page for a source. None when there is no page."""
+    a province's environment view; the Sources page for a source; a KPI drilled down on its
+    area's page (``kpi_areas``: KPI code → area). None when there is no page (a CAP warning
+    naming no province: warnings are only shown on the walls)."""
+    if kind == "kpi":
+        path = AREA_PATHS.get((kpi_areas or {}).get(code, ""))
+        return f"{path}?kpi={quote(code, safe='')}" if path else None
     if kind == "station":
         return f"/station/{quote(code, safe='')}"
     if kind == "facility":
@@ -118,13 +126,17 @@ def value_text(value: float | None, threshold: float | None, lang: str) -> str:
 
 
 def alert_rows(alerts: Iterable[AlertRow], tz: ZoneInfo, lang: str, outfalls: Mapping[str, str] | None = None,
-               rule_names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+               rule_names: Mapping[str, str] | None = None, kpis: Mapping[str, Kpi] | None = None,
+               ) -> list[dict[str, Any]]:
     """Grid rows: words for severity and state, times formatted in the centre's zone (their
-    epochs beside them for sorting), the subject as a link where it has a page."""
-    outfalls, rule_names = outfalls or {}, rule_names or {}
+    epochs beside them for sorting), the subject as a link where it has a page; a KPI of
+    ``kpis`` (the catalogue, by code) is named in ``lang`` and links to its area's page."""
+    outfalls, rule_names, kpis = outfalls or {}, rule_names or {}, kpis or {}
+    kpi_areas = {code: kpi.area for code, kpi in kpis.items()}
     rows = []
     for a in alerts:
-        name = a.subject_name or a.subject_code
+        kpi = kpis.get(a.subject_code) if a.subject_kind == "kpi" else None
+        name = kpi.name(lang) if kpi else (a.subject_name or a.subject_code)
         rows.append({
             # AG Grid row ids are strings; the number is kept apart for the "#" column.
             "id": str(a.id),
@@ -136,7 +148,7 @@ def alert_rows(alerts: Iterable[AlertRow], tz: ZoneInfo, lang: str, outfalls: Ma
             "subject": name,
             "subject_kind": a.subject_kind,
             "subject_code": a.subject_code,
-            "link": subject_markdown(name, subject_href(a.subject_kind, a.subject_code, outfalls)),
+            "link": subject_markdown(name, subject_href(a.subject_kind, a.subject_code, outfalls, kpi_areas)),
             "rule_id": a.rule_id,
             "rule": rule_names.get(a.rule_id, a.rule_id),
             "message": a.message,

@@ -1,6 +1,7 @@
 """Status of every configured source, as shown on the Sources page and the API."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,6 +43,24 @@ def classify(row, now: datetime, stale_after_intervals: float) -> str:  # noqa: 
     if row.last_success_at is None or now - row.last_success_at > limit:
         return "stale"
     return "ok"
+
+
+def data_fingerprint(engine: Engine) -> str:
+    """A short string that changes whenever a poll stores newer readings or a source's status flips.
+
+    One read of the few ``sources`` rows: the memoised reads key on it so that screens
+    share one computation until data really changed (see :mod:`queries.cached`). Late
+    readings older than a source's newest, and corrections of stored values, do not change
+    it; the reads' maximum age covers those.
+    """
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(sources.c.id, sources.c.last_observation_at, sources.c.last_status, sources.c.enabled)
+            .order_by(sources.c.id)
+        ).all()
+    parts = (f"{r.id}:{r.last_observation_at.timestamp() if r.last_observation_at else ''}:"
+             f"{r.last_status or ''}:{int(bool(r.enabled))}" for r in rows)
+    return hashlib.blake2b(";".join(parts).encode(), digest_size=8).hexdigest()
 
 
 def source_statuses(engine: Engine, now: datetime, stale_after_intervals: float) -> list[SourceStatus]:

@@ -114,6 +114,33 @@ def list_stations(
     return result
 
 
+def last_valid_times(engine: Engine, now: datetime) -> dict[int, datetime]:
+    """Station entity id → its newest valid reading (any series, within ``LATEST_LOOKBACK``).
+
+    The ``last_valid_at`` of :func:`list_stations`, without the latest values: for each
+    series, the newest roll-up hour holding a valid reading (one step down the primary
+    key from the newest hour, not a scan of a week of roll-ups), the newest over the
+    station's series. Stations without one are absent.
+    """
+    since = int((now - LATEST_LOOKBACK).timestamp()) // HOUR * HOUR
+    newest = (
+        select(hourly.c.last_valid_ts)
+        .where(hourly.c.series_id == series.c.id, hourly.c.hour_ts >= since, hourly.c.last_valid_ts.is_not(None))
+        .order_by(hourly.c.hour_ts.desc())
+        .limit(1)
+        .correlate(series)
+        .scalar_subquery()
+    )
+    query = (
+        select(series.c.entity_id, func.max(newest))
+        .join(entities, entities.c.id == series.c.entity_id)
+        .where(entities.c.kind == "station")
+        .group_by(series.c.entity_id)
+    )
+    with engine.connect() as conn:
+        return {entity_id: _utc(ts) for entity_id, ts in conn.execute(query) if ts is not None}
+
+
 def _station_id(conn: Connection, code: str) -> int | None:
     return conn.execute(
         select(entities.c.id).where(entities.c.code == code, entities.c.kind == "station")

@@ -291,3 +291,44 @@ briefings = Table(
           sqlite_where=text(BRIEFING_MORNING), postgresql_where=text(BRIEFING_MORNING)),
     Index("ix_briefings_created_at", "created_at"),
 )
+
+
+# Notifications (alerts/notify/): a durable outbox of alert transitions to send, one row per
+# channel and alert event, so a crash or restart loses none and sends none twice. Rows sent
+# together in one message (a digest, or the excess of a rate limit) share message_key.
+NOTIFICATION_EVENTS = ("fired", "refired", "escalated", "resolved")
+NOTIFICATION_STATES = ("pending", "sent", "failed")
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(100), nullable=False),
+    Column("event_id", Integer, ForeignKey("alert_events.id", ondelete="CASCADE"), nullable=False),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(15), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    Column("message_key", String(40)),
+    CheckConstraint(_in("event", NOTIFICATION_EVENTS), name="ck_notifications_event"),
+    CheckConstraint(_in("state", NOTIFICATION_STATES), name="ck_notifications_state"),
+    # The database refuses a second row for the same channel and event: enqueueing is idempotent.
+    UniqueConstraint("channel", "event_id", name="uq_notifications_channel_event"),
+    Index("ix_notifications_channel_state_next", "channel", "state", "next_attempt_at"),
+    Index("ix_notifications_channel_sent_at", "channel", "sent_at"),
+)
+
+notification_cursors = Table(
+    "notification_cursors",
+    metadata,
+    # Per channel, the alert events already considered: a channel starts with the events after
+    # it first appeared (no flood of history) and resumes where it stopped after a restart.
+    Column("channel", String(100), primary_key=True),
+    Column("first_event_id", Integer, nullable=False),
+    Column("last_event_id", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -476,7 +476,7 @@ def test_duplicate_ids_and_bad_yaml_are_reported_with_lines(tmp_path: Path) -> N
 def test_the_shipped_rules_load_against_the_shipped_limits() -> None:
     rules = load_rules(ROOT / "config" / "alerts.yaml", LIMITS)
     kinds = {r.kind for r in rules.enabled()}
-    assert kinds == {"threshold", "rate_of_change", "station_offline", "source_failing"}
+    assert kinds == {"threshold", "rate_of_change", "station_offline", "source_failing", "kpi_status", "cap_warning"}
     assert rules.escalate_after(rules.get("wastewater-cod-over-permit")) == 1800
     assert rules.escalate_after(rules.get("station-offline")) is None
     assert load_settings().alerts_file == ROOT / "config" / "alerts.yaml"

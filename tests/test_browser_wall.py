@@ -3,7 +3,6 @@ wall fits 1080p, 4K and a 3×2 canvas; new readings appear without a reload and 
 re-drawing the panels; the wall survives the server going away and coming back."""
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo

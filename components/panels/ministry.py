@@ -11,6 +11,7 @@ from components.alert_list import alert_lines, severity_counts
 from components.kpi_tiles import kpi_tile
 from components.panels import PanelContext, PanelData, PanelKind, built, register
 from queries.cached import alerts_snapshot, kpis_snapshot
+from services import current
 
 
 class KpiOptions(BaseModel):
@@ -48,6 +49,8 @@ class KpiPanel(PanelKind):
 class AlertOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rows: int = Field(default=8, ge=3, le=30, description="how many alerts the list shows")
+    sound: bool = Field(default=False, description="a short tone when a new critical alert appears (a kiosk "
+                                                   "Chromium needs --autoplay-policy=no-user-gesture-required)")
 
 
 @register
@@ -60,7 +63,11 @@ class AlertsPanel(PanelKind):
 
     def data(self, options: AlertOptions, ctx: PanelContext) -> PanelData:
         rows, counts = alerts_snapshot()
+        # "New" spans two refreshes plus the snapshot's cache: an alert opened just after a
+        # snapshot still reaches the wall marked new. The browser flashes (and sounds) each
+        # alert id once however many refreshes keep it marked (assets/wall.js).
+        new_within = timedelta(seconds=2 * ctx.refresh_seconds + current().settings.cache_seconds)
         body = [severity_counts(counts, ctx.lang),
-                alert_lines(rows[: options.rows], ctx.lang, ctx.tz, ctx.now, options.rows,
-                            timedelta(seconds=ctx.refresh_seconds))]
+                alert_lines(rows[: options.rows], ctx.lang, ctx.tz, ctx.now, options.rows, new_within,
+                            sound=options.sound)]
         return PanelData([body], ctx.now, None)
