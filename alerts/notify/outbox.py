@@ -221,6 +221,10 @@ def _send(engine: Engine, channel: WebhookChannel | EmailChannel, batch: list[It
     except SendError as exc:
         _record_failure(engine, channel, batch, now, str(exc)[:MAX_ERROR], report)
         return
+    except Exception as exc:  # e.g. httpx.InvalidURL: still an attempt, else the claim would repeat forever
+        log.exception("notifications: channel %s: unexpected error while sending", channel.name)
+        _record_failure(engine, channel, batch, now, f"{exc.__class__.__name__}: {exc}"[:MAX_ERROR], report)
+        return
     with engine.begin() as conn:
         conn.execute(update(notifications).where(notifications.c.id.in_(ids))
                      .values(state="sent", sent_at=now, message_key=key, attempts=notifications.c.attempts + 1,
