@@ -22,6 +22,7 @@ import callbacks.export  # noqa: F401  (registers the header's Export callbacks)
 from alerts.rules import load_rules
 from api import blueprint as api_blueprint
 from api.probes import blueprint as probes_blueprint
+from auth.web import csrf_token, current_principal, init_auth
 from cache import init_cache
 from components.area import AREA_PATHS
 from components.export import export_control
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, specs: list[SourceSpec] | None 
     server = app.server
     server.extensions[EXTENSION] = Services(settings=settings, engine=make_engine(settings.effective_database_url), specs=specs)
     init_cache(server, settings)
+    init_auth(app, settings)
     server.register_blueprint(api_blueprint)
     server.register_blueprint(probes_blueprint)
     server.add_url_rule("/language/<lang>", "set_language", _set_language)
@@ -110,7 +112,9 @@ def _shell(settings: Settings, lang: str) -> html.Div:
                          for code, label in (("vi", "Tiếng Việt"), ("en", "English"))],
                         className="lang-switch",
                     ),
-                    export_control(lang),
+                    # Exporting is an operator's action: readers do not see the control.
+                    export_control(lang) if _may("operator") else None,
+                    _user_box(lang),
                 ],
                 className="app-header",
             ),
@@ -124,9 +128,31 @@ def _shell(settings: Settings, lang: str) -> html.Div:
     )
 
 
+def _may(role: str) -> bool:
+    principal = current_principal()
+    return principal is not None and principal.can(role)
+
+
+def _user_box(lang: str) -> html.Div | None:
+    """Who is signed in, with the sign-out button (a plain form: it must work without Dash)."""
+    principal = current_principal()
+    if principal is None or principal.kind != "user":
+        return None
+    return html.Div(
+        [
+            html.Span(f"{principal.label} ({t(f'role.{principal.role}', lang)})", className="user-name"),
+            html.Form([dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
+                       html.Button(t("login.logout", lang), type="submit")],
+                      method="POST", action="/logout"),
+        ],
+        className="user-box",
+    )
+
+
 def run_embedded(settings: Settings) -> None:
     """Migrate, start the scheduler thread (backfill first) and serve on settings.port."""
     from alerts.hook import configure_from_settings
+    from auth.bootstrap import ensure_first_admin
     from backfill import backfill_empty_sources
     from briefings.schedule import add_briefing_jobs
     from polling import sync_sources
@@ -140,6 +166,7 @@ def run_embedded(settings: Settings) -> None:
     engine = app.server.extensions[EXTENSION].engine
     upgrade(engine)
     sync_sources(engine, specs)
+    first_password = ensure_first_admin(engine, settings)
     poller = PollScheduler(engine, specs, settings)
     add_briefing_jobs(poller)  # the morning briefing, run only while this process holds the lease
     receiver = start_ftp_receiver(settings, specs)  # None unless FTP_ENABLED
@@ -151,6 +178,9 @@ def run_embedded(settings: Settings) -> None:
     threading.Thread(target=start_polling, name="embedded-scheduler", daemon=True).start()
     url = f"http://{settings.host}:{settings.port}"
     print(f"\n  Trung tâm điều hành / Operations centre: {url}\n", flush=True)
+    if first_password:
+        print(f"  Tài khoản quản trị đầu tiên / first admin account: admin / {first_password}\n"
+              "  (hiển thị một lần / shown once; đổi bằng / change with: python cli.py user passwd admin)\n", flush=True)
     try:
         app.run(host=settings.host, port=settings.port, debug=False)
     finally:

@@ -5,6 +5,8 @@
     backfill --days N     fill the past N days of demo sources (or the named ones)
     briefing [--format F] produce a briefing now (pdf, png, html or all), archived
     scheduler             run the poll scheduler in this process (one per deployment)
+    user add|passwd|role|disable|enable|list   local accounts (auth/accounts.py)
+    token create|revoke|list                   API tokens and kiosk tokens (auth/tokens.py)
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import threading
 from datetime import datetime, timezone
 
 import click
+from sqlalchemy import Engine
 
 from settings import ConfigError, Settings, load_settings
 from source_config import SourceSpec, load_sources
@@ -176,6 +179,166 @@ def scheduler() -> None:
         receiver.stop()
     poller.shutdown()
     click.echo("scheduler stopped")
+
+
+def _store() -> Engine:
+    """The store's engine, migrated (accounts and tokens live there)."""
+    from store.migrate import upgrade
+
+    settings, _specs = _context()
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    return engine
+
+
+def _ask_password(password: str | None, generate: bool) -> tuple[str, bool]:
+    """The password given, typed twice at the prompt, or generated (then printed once)."""
+    from auth.passwords import generate_password
+
+    if generate:
+        return generate_password(), True
+    if password:
+        return password, False
+    return click.prompt("password", hide_input=True, confirmation_prompt=True), False
+
+
+@cli.group()
+def user() -> None:
+    """Local accounts: viewer (reads), operator (acknowledges, exports), admin (users, tokens)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), default="viewer", show_default=True)
+@click.option("--name", "display_name", default="", help="the name shown in acknowledgements")
+@click.option("--password", envvar="OPSC_NEW_PASSWORD", help="(or OPSC_NEW_PASSWORD; default: asked)")
+@click.option("--generate", is_flag=True, help="generate a password and print it once")
+def user_add(username: str, role: str, display_name: str, password: str | None, generate: bool) -> None:
+    """Create an account."""
+    from auth.accounts import create_user
+
+    secret, show = _ask_password(password, generate)
+    try:
+        made = create_user(_store(), username, secret, role, display_name=display_name, actor="cli")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"user {made.username} ({made.role}) created" + (f"; password: {secret}" if show else ""))
+
+
+@user.command("passwd")
+@click.argument("username")
+@click.option("--password", envvar="OPSC_NEW_PASSWORD", help="(or OPSC_NEW_PASSWORD; default: asked)")
+@click.option("--generate", is_flag=True, help="generate a password and print it once")
+def user_passwd(username: str, password: str | None, generate: bool) -> None:
+    """Set a new password (also lifts a lockout; signs the user out everywhere)."""
+    from auth.accounts import set_password
+
+    secret, show = _ask_password(password, generate)
+    try:
+        set_password(_store(), username, secret, actor="cli")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"password of {username} changed" + (f": {secret}" if show else ""))
+
+
+@user.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["viewer", "operator", "admin"]))
+def user_role(username: str, role: str) -> None:
+    """Change an account's role."""
+    from auth.accounts import set_role
+
+    try:
+        set_role(_store(), username, role, actor="cli")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{username} is now {role}")
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
+    from auth.accounts import set_disabled
+
+    try:
+        set_disabled(_store(), username, disabled, actor="cli")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{username} {'disabled' if disabled else 'enabled'}")
+
+
+@user.command("disable")
+@click.argument("username")
+def user_disable(username: str) -> None:
+    """Disable an account (its sessions end at their next request)."""
+    _set_disabled(username, True)
+
+
+@user.command("enable")
+@click.argument("username")
+def user_enable(username: str) -> None:
+    """Enable a disabled account."""
+    _set_disabled(username, False)
+
+
+@user.command("list")
+def user_list() -> None:
+    """The accounts, their roles and state."""
+    from auth.accounts import list_users
+
+    for u in list_users(_store()):
+        state = "disabled" if u.disabled else ("locked" if u.locked_until else "active")
+        click.echo(f"{u.username:24s} {u.role:9s} {state:9s} {u.display_name}")
+
+
+@cli.group()
+def token() -> None:
+    """API tokens (Authorization: Bearer) and kiosk tokens (one wall screen each)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(["read", "operator"]), default="read", show_default=True)
+@click.option("--wall", help="make a kiosk token for this wall (read-only): open /wall/<wall>?kiosk=1&token=…")
+def token_create(name: str, scope: str, wall: str | None) -> None:
+    """Create a token and print it once (only its hash is kept)."""
+    from auth.tokens import create_token
+
+    engine = _store()
+    if wall:
+        from wall_config import load_walls
+
+        known = load_walls(_context()[0].walls_file)
+        if wall not in known:
+            raise click.BadParameter(f"unknown wall {wall!r}; walls: {', '.join(sorted(known))}")
+    try:
+        made, secret = create_token(engine, "kiosk" if wall else "api", name, scope=scope, wall=wall, actor="cli")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"token #{made.id} ({made.kind}, {made.scope}) created; it is shown only now:\n{secret}")
+    if wall:
+        click.echo(f"wall URL: /wall/{wall}?kiosk=1&token={secret}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token: its next request is refused."""
+    from auth.tokens import revoke_token
+
+    if not revoke_token(_store(), token_id, actor="cli"):
+        raise click.ClickException(f"no live token #{token_id}")
+    click.echo(f"token #{token_id} revoked")
+
+
+@token.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="revoked tokens too")
+def token_list(include_revoked: bool) -> None:
+    """The tokens (never their secrets)."""
+    from auth.tokens import list_tokens
+
+    for tk in list_tokens(_store(), include_revoked):
+        where = f"wall={tk.wall}" if tk.wall else f"scope={tk.scope}"
+        state = "revoked" if tk.revoked_at else "live"
+        click.echo(f"#{tk.id:<5d} {tk.kind:6s} {where:22s} {state:8s} {tk.name}")
 
 
 if __name__ == "__main__":

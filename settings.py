@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     # briefings older than briefing_retention_days are deleted, files and rows.
     briefing_time: str = "07:00"
     briefing_retention_days: int = Field(default=90, ge=1)
+    # Access control (auth/). The secret key signs session and CSRF cookies: empty means one
+    # generated once into VAR_DIR/secret_key (scaled out, set it, the same for every worker).
+    secret_key: SecretStr | None = None
+    # Send cookies over HTTPS only: set true behind a TLS reverse proxy.
+    cookie_secure: bool = False
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # Read-only access to the views without signing in (a closed control room's own screens).
+    anonymous_access: bool = False
+    # The first admin's password on a new store; empty: generated and printed once by `make run`.
+    admin_password: SecretStr | None = None
 
     @field_validator("briefing_time")
     @classmethod

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from api import alerts, briefings, environment, export, health, kpis, sources, stations
+from api import admin, alerts, briefings, environment, export, health, kpis, sources, stations
 
 blueprint = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 health.register(blueprint)
@@ -14,3 +14,4 @@ kpis.register(blueprint)
 alerts.register(blueprint)
 briefings.register(blueprint)
 export.register(blueprint)
+admin.register(blueprint)

@@ -10,16 +10,14 @@
                                                 "starts_at"?: ISO, "by": "name", "reason": "..."}
     POST /api/v1/silences/<id>/expire           end a silence now
 
-Writes are accepted only from the machine itself (127.0.0.1 / ::1) until access control
-lands; from anywhere else they get 403. They also need ``Content-Type: application/json``,
-which a cross-site form cannot send without the browser asking first (a CORS preflight
-this API never grants), so a web page cannot make a local browser acknowledge alerts.
+Writes need the operator role: a signed-in operator's session (with the CSRF token) or
+an API token of scope ``operator`` (``Authorization: Bearer …``); each is audited
+(auth/web.py ``api_action``). They also need ``Content-Type: application/json``. The
+name recorded is the signed-in user's; with a token, ``by`` if given, and the token's name.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -27,6 +25,7 @@ from flask import Blueprint, Response, jsonify, request
 from alerts.lifecycle import ACKNOWLEDGED, ALREADY_ACKNOWLEDGED, NOT_FOUND, acknowledge, create_silence, expire_silence
 from alerts.rules import current_rules
 from api.serialize import bad_request, iso, parse_time
+from auth.web import actor_name, api_action, current_principal
 from queries.alerts import (
     STATE_FILTERS,
     AlertEvent,
@@ -43,7 +42,6 @@ from settings import ConfigError
 from source_config import parse_duration
 from store.schema import ALERT_SEVERITIES
 
-LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 MAX_LIMIT = 1000
 
 
@@ -103,21 +101,12 @@ def silence_json(s: SilenceRow, tz: Any, now: datetime) -> dict[str, Any]:
     }
 
 
-def local_writes_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """403 unless the request comes from this machine; 415 unless it is JSON (see the module doc)."""
-
-    @wraps(view)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        if request.remote_addr not in LOOPBACK:
-            return _error(403, "changes are accepted only from the operations centre's own machine "
-                               "(127.0.0.1) until access control is in place")
-        if not request.is_json:
-            return _error(415, "send a JSON body with Content-Type: application/json")
-        if not isinstance(request.get_json(silent=True), dict):
-            return bad_request("the body must be a JSON object")
-        return view(*args, **kwargs)
-
-    return guarded
+def _who(by: str | None) -> str:
+    """The name an API change is recorded under (see the module)."""
+    principal = current_principal()
+    if principal is None or principal.kind != "token":
+        return actor_name(by or "")
+    return f"{by} ({principal.name})" if by else principal.name
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:
@@ -168,13 +157,13 @@ def register(bp: Blueprint) -> None:
     def _acknowledge(ids: list[int]) -> Response | tuple[dict[int, str], str]:
         body = request.get_json()
         try:
-            who, note = _text(body, "by"), _text(body, "note")
-            return acknowledge(current().engine, ids, who or "", note, datetime.now(timezone.utc)), who or ""
+            who, note = _who(_text(body, "by")), _text(body, "note")
+            return acknowledge(current().engine, ids, who, note, datetime.now(timezone.utc)), who
         except ValueError as exc:
             return bad_request(str(exc))
 
     @bp.post("/alerts/<int:alert_id>/ack")
-    @local_writes_only
+    @api_action("operator", "alert.acknowledge", lambda alert_id: f"alert:{alert_id}")
     def alert_ack(alert_id: int):  # noqa: ANN202
         done = _acknowledge([alert_id])
         if isinstance(done, Response):
@@ -190,7 +179,7 @@ def register(bp: Blueprint) -> None:
         return jsonify({"outcome": outcome, "alert": alert_json(alert, svc.settings.tz, _rule_names())})
 
     @bp.post("/alerts/ack")
-    @local_writes_only
+    @api_action("operator", "alert.acknowledge")
     def alerts_ack():  # noqa: ANN202
         ids = request.get_json().get("ids")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
@@ -208,7 +197,7 @@ def register(bp: Blueprint) -> None:
         return jsonify({"silences": [silence_json(s, svc.settings.tz, now) for s in found]})
 
     @bp.post("/silences")
-    @local_writes_only
+    @api_action("operator", "alert.silence")
     def silence_create():  # noqa: ANN202
         svc = current()
         tz = svc.settings.tz
@@ -228,7 +217,7 @@ def register(bp: Blueprint) -> None:
             length = None
             if duration:
                 length = timedelta(seconds=parse_duration(duration))
-            silence = create_silence(svc.engine, _text(body, "by") or "", _text(body, "reason") or "", now,
+            silence = create_silence(svc.engine, _who(_text(body, "by")), _text(body, "reason") or "", now,
                                      ends_at=ends_at, duration=length, starts_at=starts_at, rule_id=rule_id,
                                      subject_code=subject)
         except ValueError as exc:
@@ -238,7 +227,7 @@ def register(bp: Blueprint) -> None:
         return response
 
     @bp.post("/silences/<int:silence_id>/expire")
-    @local_writes_only
+    @api_action("operator", "silence.expire", lambda silence_id: f"silence:{silence_id}")
     def silence_expire(silence_id: int):  # noqa: ANN202
         if not expire_silence(current().engine, silence_id, datetime.now(timezone.utc)):
             return _error(404, f"no silence {silence_id} that has not ended")

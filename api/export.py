@@ -11,10 +11,10 @@
         path such as /api/…), 403 from another machine, 502 when the page cannot be shot
         (it never settles, or comes out blank), 503 when renders are all busy.
 
-Accepted only from the machine itself (127.0.0.1 / ::1) until access control lands, like
-the API's writes: a render costs a Chromium for seconds. The page is loaded by headless
-Chromium from the app's own loopback address (:func:`loopback_origin`) with the reader's
-language cookie, and shot once settled (:func:`briefings.render.render_png`,
+Exporting is an operator's action (auth/web.py ``api_action``, audited): a render costs a
+Chromium for seconds. The page is loaded by headless Chromium from the app's own loopback
+address (:func:`loopback_origin`) with the reader's language cookie and a render pass
+(a signed cookie valid for minutes, loopback only: auth/web.py), and shot once settled (:func:`briefings.render.render_png`,
 :func:`briefings.render.render_page_pdf`). The header's Export control
 (callbacks/export.py) uses the same :func:`export_view`.
 
@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, jsonify, request, send_file
 
-from api.alerts import LOOPBACK
 from api.serialize import bad_request
+from auth.web import LOOPBACK, RENDER_COOKIE, actor_name, api_action, render_pass
 from briefings.render import WALL_SIZES, BriefingError, Chromium, render_page_pdf, render_png
 from services import LANGUAGE_COOKIE, LANGUAGES, current, current_language
 from settings import Settings
@@ -133,8 +133,11 @@ class _ReaderChromium(Chromium):
 
 
 def export_view(origin: str, path: str, fmt: str, size: tuple[int, int, float] = WALL_SIZES[DEFAULT_SIZE],
-                lang: str | None = None, progress: Callable[[str], None] | None = None) -> bytes:
+                lang: str | None = None, render_cookie: str | None = None,
+                progress: Callable[[str], None] | None = None) -> bytes:
     """The PNG or PDF of ``origin + path`` once settled; BriefingError when it cannot be had.
+
+    ``render_cookie`` (:func:`auth.web.render_pass`) lets Chromium load the page signed in.
 
     ``progress`` is told "browser" (Chromium starting), then "page" (loading and waiting
     for the page to settle). Never returns an empty or blank file.
@@ -143,6 +146,8 @@ def export_view(origin: str, path: str, fmt: str, size: tuple[int, int, float] =
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     url = origin.rstrip("/") + check_path(path)
     cookies = [{"name": LANGUAGE_COOKIE, "value": lang, "url": origin}] if lang in LANGUAGES else []
+    if render_cookie:
+        cookies.append({"name": RENDER_COOKIE, "value": render_cookie, "url": origin})
     step = progress or (lambda _step: None)
     step("browser")
     with _ReaderChromium(cookies) as chromium:
@@ -161,10 +166,8 @@ def _error(status: int, message: str) -> Response:
 
 def register(bp: Blueprint) -> None:
     @bp.get("/export")
+    @api_action("operator", "export")
     def export():  # noqa: ANN202
-        if request.remote_addr not in LOOPBACK:
-            return _error(403, "exports are accepted only from the operations centre's own machine "
-                               "(127.0.0.1) until access control is in place")
         fmt = request.args.get("format", "png").lower()
         try:
             path = check_path(request.args.get("path"))
@@ -182,7 +185,7 @@ def register(bp: Blueprint) -> None:
         if not _RENDERS.acquire(timeout=RENDER_WAIT_SECONDS):
             return _error(503, "every renderer is busy; try again in a minute")
         try:
-            content = export_view(origin, path, fmt, size, current_language())
+            content = export_view(origin, path, fmt, size, current_language(), render_pass(actor_name("api")))
         except BriefingError as exc:
             return _error(502, f"the page could not be exported: {exc}")
         finally:

@@ -15,6 +15,8 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc
 
 from api.export import MAX_SIZE, MIN_SIZE, check_path, export_name, export_view, loopback_origin
+from auth.policy import action
+from auth.web import render_pass
 from briefings.render import WALL_SIZES, BriefingError
 from components.export import CHOICES
 from i18n import t
@@ -60,6 +62,7 @@ def _size(req: dict[str, Any]) -> tuple[int, int, float]:
     progress=[Output("export-progress", "children")],
     prevent_initial_call=True,
 )
+@action("operator", "export")
 def export_now(set_progress: Any, req: dict[str, Any] | None, lang: str | None) -> tuple[Any, str, str]:
     lang = lang if lang in LANGUAGES else "vi"
     if not req or req.get("choice") not in FORMATS:
@@ -77,7 +80,8 @@ def export_now(set_progress: Any, req: dict[str, Any] | None, lang: str | None) 
         return failed(t("export.no_origin", lang))
     try:
         path = check_path(str(req.get("path") or ""))
-        content = export_view(origin, path, fmt, _size(req), lang,
+        # A background job has no request of its own: the pass is signed with the server's key.
+        content = export_view(origin, path, fmt, _size(req), lang, render_pass("export", dash.get_app().server.secret_key),
                               progress=lambda step: set_progress((t(f"export.step.{step}", lang),)))
     except (ValueError, BriefingError) as exc:
         return failed(str(exc))

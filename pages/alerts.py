@@ -15,6 +15,8 @@ from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 
 from alerts.lifecycle import MAX_ACTOR, MAX_NOTE, acknowledge, create_silence, expire_silence
 from alerts.rules import current_rules
+from auth.policy import action
+from auth.web import actor_name
 from components.alert_list import SEVERITIES, severity_counts
 from components.alerts_table import (
     SILENCE_DURATIONS,
@@ -106,6 +108,8 @@ def layout(**query: str) -> html.Div:
                             _field(t("alerts.operator", lang), dcc.Input(
                                 id="alerts-operator-name", type="text", maxLength=MAX_ACTOR, autoComplete="name",
                                 placeholder=t("alerts.operator_hint", lang), className="alerts-input",
+                                # A signed-in operator acts under their own name.
+                                value=actor_name() or None, readOnly=bool(actor_name()),
                             )),
                             _field(t("alerts.note", lang), dcc.Input(
                                 id="alerts-note", type="text", maxLength=MAX_NOTE,
@@ -251,7 +255,9 @@ def show_selection(selected: list[dict] | None, _changed: int | None, _n: int | 
     State("alerts-operator", "data"),
 )
 def recall_operator(_ts: int | None, name: str | None) -> str:
-    """The name this browser used last time, so the operator types it once."""
+    """The name this browser used last time, so the operator types it once (signed in: their own)."""
+    if actor_name():
+        return no_update
     return name if isinstance(name, str) and name else no_update
 
 
@@ -278,6 +284,7 @@ def _targets(selected: list[dict] | None, shown: list[dict] | None) -> list[dict
     State("alerts-changed", "data"),
     prevent_initial_call=True,
 )
+@action("operator", "alert.acknowledge")
 def acknowledge_selected(_clicks: int | None, selected: list[dict] | None, shown: list[dict] | None,
                          who: str | None, note: str | None, changed: int | None) -> tuple:
     """Acknowledge the selected alerts with the operator's name and note; say what happened to each."""
@@ -285,7 +292,7 @@ def acknowledge_selected(_clicks: int | None, selected: list[dict] | None, shown
     targets = _targets(selected, shown)
     if not targets:
         return action_message(t("alerts.ack.none_selected", lang), error=True), no_update, no_update, no_update
-    who = (who or "").strip()
+    who = actor_name((who or "").strip())  # a signed-in operator acts under their own name
     if not who:
         return action_message(t("alerts.no_name", lang), error=True), no_update, no_update, no_update
     rows = {int(r["id"]): r for r in targets}
@@ -310,6 +317,7 @@ def acknowledge_selected(_clicks: int | None, selected: list[dict] | None, shown
     State("alerts-changed", "data"),
     prevent_initial_call=True,
 )
+@action("operator", "alert.silence")
 def silence_selected(_clicks: int | None, selected: list[dict] | None, shown: list[dict] | None, who: str | None,
                      duration: str | None, reason: str | None, changed: int | None) -> tuple:
     """Silence the rule on the subject of each selected alert (one silence per rule and subject)."""
@@ -318,7 +326,7 @@ def silence_selected(_clicks: int | None, selected: list[dict] | None, shown: li
     nothing = (no_update, no_update, no_update)
     if not targets:
         return action_message(t("alerts.silence.none_selected", lang), error=True), *nothing
-    who, reason = (who or "").strip(), (reason or "").strip()
+    who, reason = actor_name((who or "").strip()), (reason or "").strip()
     if not who:
         return action_message(t("alerts.no_name", lang), error=True), *nothing
     if not reason:
@@ -345,6 +353,7 @@ def silence_selected(_clicks: int | None, selected: list[dict] | None, shown: li
     State("alerts-changed", "data"),
     prevent_initial_call=True,
 )
+@action("operator", "silence.expire")
 def expire_clicked(cell: dict | None, changed: int | None) -> tuple:
     """A click on "end now" in the silences grid ends that silence."""
     if not cell or cell.get("colId") != "expire" or not str(cell.get("rowId") or "").isdigit():

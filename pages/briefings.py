@@ -11,6 +11,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
+from auth.policy import action
 from briefings.archive import list_briefings
 from briefings.produce import produce_briefing
 from components.briefing_list import briefing_rows, briefings_grid
@@ -89,6 +90,7 @@ def _services() -> Services:
     progress=[Output("briefing-progress", "value"), Output("briefing-progress-text", "children")],
     prevent_initial_call=True,
 )
+@action("operator", "briefing.produce")
 def make_now(set_progress: Any, n_clicks: int, lang: str | None) -> tuple[Any, str]:
     lang = lang or "vi"
     if not n_clicks:

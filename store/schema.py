@@ -332,3 +332,61 @@ notification_cursors = Table(
     Column("last_event_id", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+# Access control (auth/): local accounts, machine and kiosk tokens, and the audit log.
+ROLES = ("viewer", "operator", "admin")  # each includes the ones before it
+TOKEN_KINDS = ("api", "kiosk")
+TOKEN_SCOPES = ("read", "operator")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("role", String(10), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_changed_at", UTCDateTime, nullable=False),
+    # Consecutive wrong passwords, and the lockout they led to.
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime),
+    Column("last_login_at", UTCDateTime),
+    CheckConstraint(_in("role", ROLES), name="ck_users_role"),
+)
+
+# Only a hash of each token is kept: the token itself is shown once, when it is created.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(10), nullable=False),
+    Column("wall", String(64)),  # kiosk tokens: the one wall they may show
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+    CheckConstraint(_in("kind", TOKEN_KINDS), name="ck_tokens_kind"),
+    CheckConstraint(_in("scope", TOKEN_SCOPES), name="ck_tokens_scope"),
+    CheckConstraint("(kind = 'kiosk') = (wall IS NOT NULL)", name="ck_tokens_wall"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),  # "alice", "token:etl-reader", "anonymous"
+    Column("action", String(60), nullable=False),  # "login.failed", "alert.acknowledge", "token.revoke"
+    Column("target", String(200), nullable=False, default=""),
+    Column("address", String(64), nullable=False, default=""),
+    Column("outcome", String(10), nullable=False, default="ok"),  # ok | denied | failed
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_action_at", "action", "at"),
+)

@@ -67,6 +67,34 @@ def running_app(tmp_path: Path, sources_yaml: str, **env: str) -> Iterator[str]:
         app.stop()
 
 
+def sign_in(page, base: str, username: str = "admin", password: str | None = None) -> None:  # noqa: ANN001
+    """Sign ``page``'s browser in through the login form (the first admin by default)."""
+    from tests.support import TEST_ADMIN_PASSWORD
+
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password or TEST_ADMIN_PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    if "/login" in page.url:
+        raise AssertionError(f"sign-in as {username} failed: {page.inner_text('body')[:300]}")
+
+
+@contextmanager
+def signed_in_client(base: str, username: str = "admin", password: str | None = None,
+                     timeout: float = 180) -> Iterator[httpx.Client]:
+    """An HTTP client of the app at ``base``, signed in through the login form (the first admin by default)."""
+    from tests.support import TEST_ADMIN_PASSWORD
+
+    with httpx.Client(base_url=base, timeout=timeout) as client:
+        client.get("/login")  # the CSRF cookie
+        answer = client.post("/login", data={"username": username, "password": password or TEST_ADMIN_PASSWORD,
+                                             "csrf_token": client.cookies.get("_csrf_token", "")})
+        if answer.status_code != 302:
+            raise AssertionError(f"sign-in as {username} failed: {answer.status_code} {answer.text[:300]}")
+        yield client
+
+
 class PageWatch:
     """Collects console errors and every request that leaves loopback."""
 

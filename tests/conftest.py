@@ -10,6 +10,20 @@ from sqlalchemy import Engine
 from store.engine import make_engine
 from store.migrate import upgrade
 from tests.servers import PostgresServer
+from tests.support import TEST_ADMIN_PASSWORD
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _views_open_to_anonymous_viewers() -> Iterator[None]:
+    """Tests of the views read them as an anonymous viewer (ANONYMOUS_ACCESS, also inherited by
+    the apps tests start as processes); writes still need an operator (tests/support.py
+    ``operator_headers``, tests/browser.py ``sign_in``). tests/test_access_control.py sets it
+    off to test the default."""
+    # Session-wide, so that module-scoped fixtures building settings see it too.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANONYMOUS_ACCESS", "true")
+        patch.setenv("ADMIN_PASSWORD", TEST_ADMIN_PASSWORD)
+        yield
 
 
 @pytest.fixture

@@ -82,3 +82,15 @@ def scripted_specs(tmp_path: Path, *entries: str) -> list[SourceSpec]:
     path = tmp_path / "sources.yaml"
     path.write_text(body, encoding="utf-8")
     return load_sources(path)
+
+
+# The first admin's password of the apps tests start (conftest sets ADMIN_PASSWORD).
+TEST_ADMIN_PASSWORD = "Kiem-thu-Mat-khau-2026"
+
+
+def operator_headers(engine: Engine, scope: str = "operator") -> dict[str, str]:
+    """Headers of an API client with a token of ``scope`` (created in the store)."""
+    from auth.tokens import create_token
+
+    _token, secret = create_token(engine, "api", f"tests-{scope}", scope=scope, actor="tests")
+    return {"Authorization": f"Bearer {secret}"}

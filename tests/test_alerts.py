@@ -29,7 +29,7 @@ from polling import poll_source, sync_sources
 from queries.alerts import alert_history, counts_by_severity, list_alerts, list_silences, subject_history
 from settings import ROOT, ConfigError, load_settings
 from store.schema import alert_events, alerts, metadata, sources
-from tests.support import SCRIPT, scripted_specs
+from tests.support import SCRIPT, operator_headers, scripted_specs
 
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hà Nội
 LIMITS = load_limits(ROOT / "config" / "limits.yaml")
@@ -592,7 +592,10 @@ def api(engine: Engine, tmp_path: Path):  # noqa: ANN201
     feed(engine, station("HNI-WW-02"), "COD", every_5min(now - 20 * M, [130] * 5))
     fired = evaluate(engine, load_rules(path), now, LIMITS).fired
     assert len(fired) == 2
-    return create_app(settings, specs).server.test_client(), engine, fired
+    client = create_app(settings, specs).server.test_client()
+    # An API client with an operator token (tests/support.py); anonymous readers are viewers.
+    client.environ_base["HTTP_AUTHORIZATION"] = operator_headers(engine)["Authorization"]
+    return client, engine, fired
 
 
 def test_api_lists_alerts_with_their_rule_subject_and_counts(api) -> None:  # noqa: ANN001
@@ -609,34 +612,42 @@ def test_api_lists_alerts_with_their_rule_subject_and_counts(api) -> None:  # no
     assert client.get("/api/v1/alerts?state=burning").status_code == 400
 
 
-def test_api_acknowledges_from_the_machine_itself(api) -> None:  # noqa: ANN001
+def test_api_acknowledges_with_an_operator_token(api) -> None:  # noqa: ANN001
     client, engine, (first, second) = api
     response = client.post(f"/api/v1/alerts/{first}/ack", json={"by": "Trần Thị Bình", "note": "đã báo cơ sở"})
     assert response.status_code == 200
     assert response.json["outcome"] == "acknowledged"
     ack = response.json["alert"]["acknowledgement"]
-    assert (ack["by"], ack["note"]) == ("Trần Thị Bình", "đã báo cơ sở")
+    # The name given, and the token it came through.
+    assert (ack["by"], ack["note"]) == ("Trần Thị Bình (token:tests-operator)", "đã báo cơ sở")
     assert client.get("/api/v1/alerts?state=acknowledged").json["alerts"][0]["id"] == first
     detail = client.get(f"/api/v1/alerts/{first}").json
     assert [e["event"] for e in detail["history"]] == ["fired", "acknowledged"]
     assert client.post("/api/v1/alerts/999/ack", json={"by": "x"}).status_code == 404
-    assert client.post(f"/api/v1/alerts/{second}/ack", json={"note": "no name"}).status_code == 400
-    bulk = client.post("/api/v1/alerts/ack", json={"ids": [first, second], "by": "Bình"})
+    assert client.post("/api/v1/alerts/ack", json={"ids": "all", "by": "x"}).status_code == 400
+    bulk = client.post("/api/v1/alerts/ack", json={"ids": [first, second]})
     assert bulk.json["outcomes"] == {str(first): "already_acknowledged", str(second): "acknowledged"}
     assert counts_by_severity(engine, ("acknowledged",))["critical"] == 2
+    # Without a name, the token's.
+    assert client.get(f"/api/v1/alerts/{second}").json["acknowledgement"]["by"] == "token:tests-operator"
 
 
-def test_api_refuses_writes_from_other_machines(api) -> None:  # noqa: ANN001
+def test_api_refuses_writes_without_the_operator_role(api) -> None:  # noqa: ANN001
     client, engine, (first, _) = api
-    remote = {"REMOTE_ADDR": "10.0.0.5"}
-    response = client.post(f"/api/v1/alerts/{first}/ack", json={"by": "x"}, environ_base=remote)
+    reader = {"HTTP_AUTHORIZATION": operator_headers(engine, "read")["Authorization"]}
+    response = client.post(f"/api/v1/alerts/{first}/ack", json={"by": "x"}, environ_base=reader)
     assert response.status_code == 403
-    assert "127.0.0.1" in response.json["error"]
+    assert "operator" in response.json["error"]
     assert client.post("/api/v1/silences", json={"rule_id": "cod-high", "duration": "1h", "by": "x"},
-                       environ_base=remote).status_code == 403
-    # Reading is fine from anywhere.
-    assert client.get("/api/v1/alerts", environ_base=remote).status_code == 200
-    # A form post (what another web page could make a browser send) is not JSON: refused.
+                       environ_base=reader).status_code == 403
+    # An anonymous viewer (ANONYMOUS_ACCESS in the tests) may read, not write.
+    anonymous = client.application.test_client()
+    assert anonymous.get("/api/v1/alerts").status_code == 200
+    assert anonymous.post(f"/api/v1/alerts/{first}/ack", json={"by": "x"},
+                          headers={"X-CSRFToken": "forged"}).status_code == 403
+    # Reading is fine with a read token.
+    assert client.get("/api/v1/alerts", environ_base=reader).status_code == 200
+    # A form post is not JSON: refused.
     assert client.post(f"/api/v1/alerts/{first}/ack", data={"by": "x"}).status_code == 415
     assert list_alerts(engine, "firing")[0].ack_by is None and len(list_alerts(engine, "firing")) == 2
 

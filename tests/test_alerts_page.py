@@ -31,12 +31,13 @@ from queries.facilities import first_outfalls
 from settings import load_settings
 from store.migrate import upgrade
 from store.schema import alert_events, alerts, entities
-from tests.browser import PageWatch, chromium, running_app, screenshot
+from tests.browser import PageWatch, chromium, running_app, screenshot, sign_in, signed_in_client
 from tests.servers import free_port
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 in Hà Nội
 M = timedelta(minutes=1)
+OPERATOR_PW = "Ca-truc-dem-2026"
 PageUnderTest = tuple[ModuleType, Engine, list[int]]  # pages.alerts, its store, the ids of its alerts
 
 
@@ -281,6 +282,13 @@ def test_acknowledging_two_alerts_in_the_browser(tmp_path: Path) -> None:
             time.sleep(0.5)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         watch = PageWatch(page)
+        # An operator account made by the first admin; acknowledgements carry its name.
+        with signed_in_client(base) as admin:
+            made = admin.post("/api/v1/users", json={"username": "binh", "role": "operator", "password": OPERATOR_PW,
+                                                     "display_name": "Trần Thị Bình"},
+                              headers={"X-CSRFToken": admin.cookies.get("_csrf_token", "")})
+            assert made.status_code == 201, made.text
+        sign_in(page, base, "binh", OPERATOR_PW)
         page.goto(base + "/alerts")
         states = page.locator("#alerts-grid .ag-row [col-id='state_text']")
         page.locator("#alerts-grid .ag-row").nth(1).wait_for(timeout=30_000)
@@ -295,11 +303,11 @@ def test_acknowledging_two_alerts_in_the_browser(tmp_path: Path) -> None:
         checkboxes.nth(0).check()
         checkboxes.nth(1).check()
         page.locator("#alerts-selected-count", has_text="Đã chọn 2").wait_for(timeout=10_000)
-        page.locator("#alerts-ack").click()  # no name yet: refused
-        page.locator("#alerts-ack-result", has_text="Nhập họ và tên").wait_for(timeout=10_000)
+        # Signed in, the operator acts under their own name: shown, not editable.
+        name = page.locator("#alerts-operator-name")
+        assert name.input_value() == "Trần Thị Bình" and name.get_attribute("readonly") is not None
         assert states.all_inner_texts() == ["Đang cảnh báo", "Đang cảnh báo"]
 
-        page.fill("#alerts-operator-name", "Trần Thị Bình")
         page.fill("#alerts-note", "đã báo đối tác kiểm tra")
         page.locator("#alerts-ack").click()
         page.locator("#alerts-ack-result", has_text="Đã xác nhận 2/2").wait_for(timeout=10_000)

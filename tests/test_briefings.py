@@ -40,7 +40,7 @@ from settings import ConfigError, Settings, load_settings
 from store.engine import make_engine
 from store.migrate import upgrade
 from store.schema import alerts, briefings, scheduler_lease
-from tests.browser import CHROMIUM, PageWatch, chromium, running_app
+from tests.browser import CHROMIUM, PageWatch, chromium, running_app, sign_in
 from tests.servers import free_port
 from tests.support import SCRIPT, register_sources, scripted_specs
 
@@ -470,6 +470,7 @@ sources:
     with running_app(tmp_path, sources, **env) as base, chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
         watch = PageWatch(page)
+        sign_in(page, base)  # producing a briefing is an operator's action
         page.goto(base + "/briefings")
         page.get_by_text("Tạo bản tin ngay").wait_for(timeout=30_000)
         assert page.locator("#briefing-grid .ag-row").count() == 0

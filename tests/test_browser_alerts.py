@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, AppProcess, PageWatch, screenshot
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, AppProcess, PageWatch, screenshot, signed_in_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -185,9 +185,11 @@ sources:
             assert page.evaluate("() => window.__flashes") == {str(alert["id"]): 1, str(other["id"]): 1}
             assert len(page.evaluate("() => window.__tones")) == 2
 
-            # 3. Acknowledged through the API (from loopback): shown acknowledged on the wall.
-            answer = httpx.post(f"{app.base}/api/v1/alerts/{alert['id']}/ack",
-                                json={"by": "Trực ban ca 1", "note": "Đã báo Sở NN&MT"}, timeout=10)
+            # 3. Acknowledged through the API by a signed-in operator: shown acknowledged on the wall.
+            with signed_in_client(app.base) as operator:
+                answer = operator.post(f"/api/v1/alerts/{alert['id']}/ack",
+                                       json={"by": "Trực ban ca 1", "note": "Đã báo Sở NN&MT"},
+                                       headers={"X-CSRFToken": operator.cookies.get("_csrf_token", "")})
             assert answer.status_code == 200, answer.text
             assert answer.json()["alert"]["state"] == "acknowledged"
             page.wait_for_function(
@@ -201,7 +203,7 @@ sources:
             line.wait_for(state="detached", timeout=60_000)
             resolved = [a for a in _open_alerts(app.base, "resolved") if a["id"] == alert["id"]]
             assert resolved and resolved[0]["state"] == "resolved" and resolved[0]["resolved_at"]
-            assert resolved[0]["acknowledgement"]["by"] == "Trực ban ca 1"
+            assert resolved[0]["acknowledgement"]["by"] == "Administrator"  # the signed-in user, whatever "by" says
             assert page.locator(".alert-count.severity-critical").inner_text().startswith("1")
             screenshot(page, "wall-alerts-4-resolved")
 

@@ -10,15 +10,16 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
+from sqlalchemy import Engine
 
 from api.export import check_path, export_name, loopback_origin, parse_size
 from app import create_app
 from briefings.render import Chromium, check_png, png_size
 from settings import load_settings
-from tests.browser import CHROMIUM, PageWatch, chromium, running_app
+from tests.browser import CHROMIUM, PageWatch, chromium, running_app, sign_in, signed_in_client
 from tests.servers import free_port
+from tests.support import operator_headers
 
 SOURCES = """
 sources:
@@ -73,22 +74,26 @@ def test_the_render_goes_to_loopback_only(tmp_path: Path) -> None:
     assert loopback_origin("ioc.example.vn", "10.1.2.3", load_settings(var_dir=tmp_path, host="10.0.0.5")) is None
 
 
-def test_the_api_refuses_bad_requests_before_rendering(tmp_path: Path) -> None:
-    client = create_app(load_settings(var_dir=tmp_path), specs=[]).server.test_client()
+def test_the_api_refuses_bad_requests_before_rendering(engine: Engine, tmp_path: Path) -> None:
+    client = create_app(load_settings(var_dir=tmp_path, database_url=str(engine.url)), specs=[]).server.test_client()
+    operator = operator_headers(engine)
     for query, status in (("path=http://evil.example/", 400), ("path=//x", 400), ("", 400),
                           ("path=/&format=gif", 400), ("path=/&size=1x1", 400), ("path=/&lang=fr", 400)):
-        answer = client.get(f"/api/v1/export?{query}")
+        answer = client.get(f"/api/v1/export?{query}", headers=operator)
         assert answer.status_code == status, query
         assert answer.is_json and answer.json["error"]
-    remote = client.get("/api/v1/export?path=/", environ_base={"REMOTE_ADDR": "10.1.2.3"})
-    assert remote.status_code == 403 and "127.0.0.1" in remote.json["error"]
+    # Exporting is an operator's action: a reader (token or anonymous viewer) is refused.
+    reader = client.get("/api/v1/export?path=/", headers=operator_headers(engine, "read"))
+    assert reader.status_code == 403 and "operator" in reader.json["error"]
+    assert client.get("/api/v1/export?path=/").status_code == 403
 
 
 @pytest.mark.browser
-def test_a_page_that_cannot_be_loaded_gives_a_reason_never_a_file(tmp_path: Path) -> None:
-    client = create_app(load_settings(var_dir=tmp_path), specs=[]).server.test_client()
+def test_a_page_that_cannot_be_loaded_gives_a_reason_never_a_file(engine: Engine, tmp_path: Path) -> None:
+    client = create_app(load_settings(var_dir=tmp_path, database_url=str(engine.url)), specs=[]).server.test_client()
     dead = free_port()  # nothing listens there: Chromium cannot load the page
-    answer = client.get("/api/v1/export?path=/sources&format=png", headers={"Host": f"127.0.0.1:{dead}"})
+    answer = client.get("/api/v1/export?path=/sources&format=png",
+                        headers={"Host": f"127.0.0.1:{dead}", **operator_headers(engine)})
     assert answer.status_code == 502
     assert answer.is_json and "did not finish drawing" in answer.json["error"]
 
@@ -106,8 +111,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_the_api_exports_a_wall_at_its_exact_size_not_blank(base: str) -> None:
-    answer = httpx.get(base + "/api/v1/export", params={"path": "/wall/overview", "format": "png",
-                                                        "size": "1920x1080"}, timeout=180)
+    with signed_in_client(base) as client:
+        answer = client.get("/api/v1/export", params={"path": "/wall/overview", "format": "png", "size": "1920x1080"})
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "image/png"
     assert re.search(NAME.format(page="wall-overview", ext="png"), answer.headers["content-disposition"])
@@ -120,7 +125,8 @@ def test_the_api_exports_a_wall_at_its_exact_size_not_blank(base: str) -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_the_api_exports_a_desktop_page_as_a_pdf_with_its_vietnamese_title(base: str, tmp_path: Path) -> None:
-    answer = httpx.get(base + "/api/v1/export", params={"path": "/environment", "format": "pdf"}, timeout=180)
+    with signed_in_client(base) as client:
+        answer = client.get("/api/v1/export", params={"path": "/environment", "format": "pdf"})
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/pdf"
     assert re.search(NAME.format(page="environment", ext="pdf"), answer.headers["content-disposition"])
@@ -140,6 +146,7 @@ def test_the_headers_export_button_downloads_a_png_of_the_page(base: str, tmp_pa
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
         watch = PageWatch(page)
+        sign_in(page, base)  # exporting is an operator's action
         page.goto(base + "/sources")
         page.locator(".export-summary", has_text="Xuất").click()
         with page.expect_download(timeout=180_000) as download_info:

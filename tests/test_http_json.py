@@ -19,8 +19,8 @@ import polling
 from data_sources.http_json import parse_time, resolve_path
 from settings import ConfigError
 from source_config import SourceSpec
-from tests.support import write_sources
 from store.schema import entities, observations, poll_runs, quarantine, series, sources
+from tests.support import write_sources
 
 # 2025-03-01 08:00 in Hanoi (UTC+7) = 01:00 UTC.
 T0 = int(datetime(2025, 3, 1, 1, 0, tzinfo=timezone.utc).timestamp())

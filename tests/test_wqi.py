@@ -22,7 +22,6 @@ from indicators.wqi import (
     wqi,
 )
 
-
 # --------------------------------------------------------------------------- DO saturation
 
 def test_do_saturation_polynomial() -> None:
