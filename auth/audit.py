@@ -46,7 +46,8 @@ def recent(engine: Engine, limit: int = 500, action: str | None = None, actor: s
     """The newest entries first, optionally of one action (or prefix ending in '.') or actor."""
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if action:
-        query = query.where(audit_log.c.action.startswith(action) if action.endswith(".")
+        # autoescape: '%' and '_' in the filter are letters, not LIKE wildcards.
+        query = query.where(audit_log.c.action.startswith(action, autoescape=True) if action.endswith(".")
                             else audit_log.c.action == action)
     if actor:
         query = query.where(audit_log.c.actor == actor)
