@@ -159,6 +159,7 @@ def run_embedded(settings: Settings) -> None:
     from receivers.ftp import start_ftp_receiver
     from scheduler import PollScheduler
     from store.migrate import upgrade
+    from store.retention import add_retention_job
 
     specs = load_sources(settings.sources_file)
     app = create_app(settings, specs)
@@ -169,6 +170,7 @@ def run_embedded(settings: Settings) -> None:
     first_password = ensure_first_admin(engine, settings)
     poller = PollScheduler(engine, specs, settings)
     add_briefing_jobs(poller)  # the morning briefing, run only while this process holds the lease
+    add_retention_job(poller)  # the daily prune of old readings and records, likewise
     receiver = start_ftp_receiver(settings, specs)  # None unless FTP_ENABLED
 
     def start_polling() -> None:

@@ -118,8 +118,9 @@ def prune() -> None:
 
     settings, _specs = _context()
     done = prune_store(make_engine(settings.effective_database_url), datetime.now(timezone.utc),
-                       settings.raw_retention_days, settings.records_retention_days)
-    click.echo(f"pruned {done.observations} readings, {done.poll_runs} poll runs, {done.quarantine} quarantined records")
+                       settings.raw_retention_days, settings.records_retention_days, settings.audit_retention_days)
+    click.echo(f"pruned {done.observations} readings, {done.poll_runs} poll runs, {done.quarantine} quarantined records, "
+               f"{done.audit} audit entries")
 
 
 @cli.command()
@@ -160,6 +161,7 @@ def scheduler() -> None:
     from receivers.ftp import start_ftp_receiver
     from scheduler import PollScheduler
     from store.migrate import upgrade
+    from store.retention import add_retention_job
 
     settings, specs = _context()
     configure_from_settings(settings)  # alerts are evaluated after each poll, here only
@@ -170,6 +172,7 @@ def scheduler() -> None:
         signal.signal(sig, lambda *_: stop.set())
     poller = PollScheduler(engine, specs, settings)
     add_briefing_jobs(poller)  # the morning briefing, run by whichever scheduler holds the lease
+    add_retention_job(poller)  # the daily prune, likewise
     poller.start()
     # Stations push files here, next to the poller that ingests them (never in web workers).
     receiver = start_ftp_receiver(settings, specs)

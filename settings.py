@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # records_retention_days. 0 keeps everything.
     raw_retention_days: int = Field(default=400, ge=0)
     records_retention_days: int = Field(default=180, ge=0)
+    # The audit log is kept longer: who changed what is asked about long after.
+    audit_retention_days: int = Field(default=730, ge=0)
+    # The scheduler prunes once a day at this local time (HH:MM), while it holds the lease.
+    prune_time: str = "03:30"
     alerts_file: Path = ROOT / "config" / "alerts.yaml"
     # Where alert notifications go (alerts/notify/): webhooks and e-mail; none are enabled by default.
     notifications_file: Path = ROOT / "config" / "notifications.yaml"
@@ -88,7 +92,7 @@ class Settings(BaseSettings):
     # The first admin's password on a new store; empty: generated and printed once by `make run`.
     admin_password: SecretStr | None = None
 
-    @field_validator("briefing_time")
+    @field_validator("briefing_time", "prune_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):

@@ -1,7 +1,6 @@
 """The audit log: every state change, with who, what, when and from which address.
 
-Rows are only ever added (and pruned with the other records after
-``RECORDS_RETENTION_DAYS``). :func:`record` is called by the web layer for each action
+Rows are only ever added (and pruned after ``AUDIT_RETENTION_DAYS``, store/retention.py). :func:`record` is called by the web layer for each action
 it lets through or refuses (auth/web.py), and by the account and token functions for
 changes made from the command line.
 """

@@ -55,3 +55,35 @@ def test_old_poll_runs_and_quarantine_go_but_a_running_poll_stays(any_engine: En
         left = conn.execute(select(poll_runs.c.status, poll_runs.c.started_at).order_by(poll_runs.c.id)).all()
     assert [r.status for r in left] == ["running", "ok"]
     assert count(any_engine, quarantine) == 1
+
+
+def test_the_audit_log_is_kept_for_its_own_period(any_engine: Engine) -> None:
+    from auth.audit import record
+    from store.schema import audit_log
+
+    for days in (800, 700, 1):
+        record(any_engine, "alice", "login.ok", now=NOW - timedelta(days=days))
+    assert prune(any_engine, NOW, raw_days=0, records_days=180, audit_days=0).audit == 0  # 0 keeps everything
+    done = prune(any_engine, NOW, raw_days=0, records_days=180, audit_days=730)
+    assert done.audit == 1
+    assert count(any_engine, audit_log) == 2
+
+
+def test_the_scheduler_prunes_daily_at_the_configured_local_time(tmp_path) -> None:  # noqa: ANN001
+    from scheduler import PollScheduler
+    from settings import load_settings
+    from store.engine import make_engine
+    from store.migrate import upgrade
+    from store.retention import PRUNE_JOB, add_retention_job
+
+    settings = load_settings(var_dir=tmp_path, prune_time="02:15")
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    poller = PollScheduler(engine, [], settings)
+    add_retention_job(poller)
+    job = poller._scheduler.get_job(PRUNE_JOB)
+    trigger = job.trigger
+    # 02:15 in Hà Nội, whatever the machine's zone.
+    fire = trigger.get_next_fire_time(None, datetime(2026, 12, 1, 0, 0, tzinfo=settings.tz))
+    assert (fire.hour, fire.minute, fire.utcoffset()) == (2, 15, timedelta(hours=7))
+    engine.dispose()
