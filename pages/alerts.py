@@ -16,7 +16,7 @@ from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 from alerts.lifecycle import MAX_ACTOR, MAX_NOTE, acknowledge, create_silence, expire_silence
 from alerts.rules import current_rules
 from auth.policy import action
-from auth.web import actor_name
+from auth.web import actor_name, current_principal
 from components.alert_list import SEVERITIES, severity_counts
 from components.alerts_table import (
     SILENCE_DURATIONS,
@@ -61,10 +61,12 @@ def layout(**query: str) -> html.Div:
     """The page for the filters in the URL (``state``, ``severity``, ``q``)."""
     lang = current_language()
     filters = parse_filters(query)
+    principal = current_principal()
+    may_act = principal is not None and principal.can("operator")
     return html.Div(
         [
             dcc.Location(id="alerts-url", refresh=False),
-            # The operator's name, kept by the browser between visits (no accounts yet).
+            # The name last typed in this browser (an operator signed in acts under their own).
             dcc.Store(id="alerts-operator", storage_type="local"),
             # Bumped by every action, so the grid and the history redraw at once, not at the next tick.
             dcc.Store(id="alerts-changed", data=0),
@@ -140,7 +142,10 @@ def layout(**query: str) -> html.Div:
                     html.Div(id="alerts-silence-result", className="alerts-result"),
                 ],
                 className="panel alerts-actions",
+                # Readers see no controls they may not use (the server refuses them anyway).
+                hidden=not may_act,
             ),
+            html.P(t("alerts.readonly", lang), className="panel alerts-readonly", hidden=may_act),
             html.Div(
                 [
                     html.Section(

@@ -337,3 +337,22 @@ def test_acknowledging_two_alerts_in_the_browser(tmp_path: Path) -> None:
         assert page.locator("#alerts-grid .ag-row").count() == 0
         assert watch.console_errors == []
         assert watch.foreign_requests == []
+
+
+def test_readers_see_no_action_controls_operators_do(page: PageUnderTest) -> None:
+    from flask import current_app, g
+
+    from auth.policy import Principal
+
+    module, _, _ = page
+
+    def actions_hidden(principal: Principal | None) -> tuple[bool, bool]:
+        with current_app.test_request_context("/alerts"):
+            g.principal = principal
+            tree = module.layout()
+        section = next(c for c in tree.children if "alerts-actions" in (getattr(c, "className", "") or ""))
+        note = next(c for c in tree.children if "alerts-readonly" in (getattr(c, "className", "") or ""))
+        return section.hidden, note.hidden
+
+    assert actions_hidden(Principal("anonymous", "anonymous", "viewer")) == (True, False)
+    assert actions_hidden(Principal("user", "binh", "operator", label="Trần Thị Bình")) == (False, True)
