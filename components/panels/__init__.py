@@ -186,8 +186,10 @@ def wall_table(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]
     body = []
     for i in range(size):
         row = rows[i] if i < len(rows) else None
+        # A blank row holds a no-break space: a line's height like the others, so the browser
+        # shares the panel's height evenly instead of stretching the filled rows.
         cells = [
-            html.Td("" if row is None else str(row.get(k, "")), className=f"col-{k}",
+            html.Td("\u00a0" if row is None else str(row.get(k, "")), className=f"col-{k}",
                     style=None if row is None else row.get(f"_style_{k}"))
             for k, _ in columns
         ]
