@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import dash_ag_grid as dag
 import plotly.graph_objects as go
 
-from components.grids import category_style
+from components.grids import category_style, grid_options
 from components.links import station_link
 from components.station_map import MapPoint
 from components.theme import FONT_FAMILY
@@ -55,7 +55,7 @@ def worst_grid(grid_id: str, lang: str) -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id, columnDefs=columns, rowData=[], getRowId="params.data.code",
         defaultColDef={"resizable": True, "sortable": True},
-        dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
+        dashGridOptions=grid_options(domLayout="autoHeight", animateRows=False),
         style={"width": "100%"},
     )
 

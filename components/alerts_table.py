@@ -216,7 +216,6 @@ def alerts_grid(grid_id: str, lang: str, search: str = "") -> dag.AgGrid:
             # find-in-page and screen readers reach the acknowledgement columns off to the right.
             "suppressColumnVirtualisation": True,
         },
-        className="ag-theme-alpine-dark",
         style={"width": "100%"},
     )
 
@@ -284,7 +283,6 @@ def silences_grid(grid_id: str, lang: str) -> dag.AgGrid:
         getRowId="params.data.id",
         defaultColDef={"resizable": True, "sortable": True},
         dashGridOptions=paged_options(lang, t("alerts.silence.none", lang), 10),
-        className="ag-theme-alpine-dark",
         style={"width": "100%"},
     )
 

@@ -64,5 +64,5 @@ def briefings_grid(grid_id: str, lang: str) -> dag.AgGrid:
         id=grid_id, columnDefs=columns, rowData=[], getRowId="params.data.id",
         defaultColDef={"resizable": True, "sortable": True},
         dashGridOptions=paged_options(lang, t("briefing.empty", lang), 25),
-        className="ag-theme-alpine-dark", style={"width": "100%"},
+        style={"width": "100%"},
     )

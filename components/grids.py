@@ -7,10 +7,24 @@ from typing import Any
 
 from i18n import t
 
+# The app's dark palette (assets/app.css) through AG Grid's Theming API: since AG Grid 33 the
+# legacy ag-theme-* classes no longer style the grid, so grids came out light on the dark page.
+DARK_THEME = {"function": (
+    "themeAlpine.withParams({backgroundColor: '#18222e', foregroundColor: '#e8eef5', "
+    "headerBackgroundColor: '#202c3a', oddRowBackgroundColor: '#1c2733', accentColor: '#3ba4f7', "
+    "borderColor: '#2d3b4c', browserColorScheme: 'dark', "
+    "fontFamily: ['Ops Sans', 'DejaVu Sans', 'sans-serif']})")}
+
+
+def grid_options(**options: Any) -> dict[str, Any]:
+    """``dashGridOptions`` in the app's dark theme, plus ``options``."""
+    return {"theme": DARK_THEME, **options}
+
 
 def paged_options(lang: str, empty_text: str, page_size: int) -> dict[str, Any]:
     """``dashGridOptions`` of a grid that grows with its rows and pages after ``page_size``."""
     return {
+        "theme": DARK_THEME,
         "domLayout": "autoHeight", "animateRows": False, "pagination": True, "paginationPageSize": page_size,
         "paginationPageSizeSelector": False,
         # Plain strings (AG Grid blocks HTML overlay templates): the empty state and pager in the reader's language.

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import dash_ag_grid as dag
 
+from components.grids import grid_options
 from components.status import STATUS_COLOURS
 from i18n import format_number, format_time, t
 from queries.sources import SourceStatus
@@ -56,7 +57,6 @@ def sources_grid(grid_id: str, lang: str) -> dag.AgGrid:
         # Rows keep their identity across refreshes, so AG Grid updates cells in place.
         getRowId="params.data.name",
         defaultColDef={"resizable": True, "sortable": True},
-        dashGridOptions={"domLayout": "autoHeight", "animateRows": False, "tooltipShowDelay": 300},
-        className="ag-theme-alpine-dark",
+        dashGridOptions=grid_options(domLayout="autoHeight", animateRows=False, tooltipShowDelay=300),
         style={"width": "100%"},
     )
