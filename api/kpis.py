@@ -38,7 +38,7 @@ def kpi_json(v: KpiValue, tz: Any, lang: str) -> dict[str, Any]:
         "name_vi": v.name_vi,
         "name_en": v.name_en,
         "area": v.area,
-        "unit": v.unit,
+        "unit": v.unit_in(lang),
         "value": _number(v.value),
         "status": v.status,
         "target": v.target,

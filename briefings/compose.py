@@ -133,7 +133,7 @@ def kpi_text(k: KpiValue, lang: str, tz: ZoneInfo) -> dict[str, str]:
         footer.append(t("data.as_of", lang, time=format_time(k.as_of, tz, lang, "HH:mm dd/MM")))
     return {
         "code": k.code, "name": k.name(lang), "status": k.status,
-        "value": format_number(k.value, lang, _digits(k.value, k.unit)), "unit": "" if k.value is None else k.unit,
+        "value": format_number(k.value, lang, _digits(k.value, k.unit)), "unit": "" if k.value is None else k.unit_in(lang),
         "icon": STATUS_ICONS.get(k.status, "?"), "status_text": t(f"kpi.status.{k.status}", lang),
         "trend": trend, "trend_class": trend_class, "footer": " · ".join(footer),
     }

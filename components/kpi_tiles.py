@@ -22,7 +22,7 @@ def _digits(value: float | None, unit: str) -> int:
 def kpi_tile(k: KpiValue, lang: str, tz: ZoneInfo, href: str | None = None) -> html.Div:
     """One tile; ``href`` makes its name a link to the drill-down."""
     value = format_number(k.value, lang, _digits(k.value, k.unit))
-    unit = "" if k.value is None else k.unit
+    unit = "" if k.value is None else k.unit_in(lang)
     trend = []
     if k.change is not None and k.trend is not None:
         sign = "+" if k.change > 0 else ""

@@ -7,6 +7,7 @@ One entry of the top-level ``kpis:`` list::
       name_vi: Tỷ lệ tra cứu thông tin đất đai bị lỗi
       name_en: Land record look-up failure rate
       unit: "%"
+      # unit_en: files                   # optional: the unit in English where it is a word
       area: land                         # reporting | land | water_resources | public_services
                                          # | environment | gnss | it
       owner: MAE-QLDD                    # the unit answerable for it
@@ -166,6 +167,7 @@ class Kpi(_Model):
     name_vi: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
     unit: str
+    unit_en: str | None = None  # the unit in English where it is a word ("reports"); default: unit
     area: Area
     owner: str = Field(min_length=1)
     method: Method

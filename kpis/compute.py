@@ -75,9 +75,14 @@ class KpiValue:
     breakdown_by: str  # province | unit | none
     breakdown: list[BreakdownItem] | None
     note: str = ""  # the catalogue's remark for readers
+    unit_en: str | None = None
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
+
+    def unit_in(self, lang: str) -> str:
+        """The unit in ``lang`` (the catalogue's ``unit_en`` in English, where it gives one)."""
+        return self.unit_en if lang == "en" and self.unit_en else self.unit
 
 
 # --------------------------------------------------------------------------- periods
@@ -305,7 +310,7 @@ def compute_kpi(
         previous=before, change=change, trend=trend, improving=improving,
         as_of=_as_of(kpi, part) if value is not None else None,
         total=len(members) if kpi.method == "count" else None, breakdown_by=kpi.breakdown, breakdown=breakdown,
-        note=kpi.note,
+        note=kpi.note, unit_en=kpi.unit_en,
     )
 
 

@@ -615,3 +615,29 @@ def test_the_readme_examples_of_other_areas_load_and_feed_the_catalogues_metrics
     wanted = {m for k in load_catalogue(ROOT / "config" / "kpis.yaml").kpis if k.area == area
               for m in ([k.metric] if isinstance(k.metric, str) else k.metric or []) + [k.numerator, k.denominator] if m}
     assert wanted and wanted <= fed, wanted - fed  # every metric the area's KPIs read comes from the example
+
+
+def test_units_that_are_words_read_in_english_for_english_readers() -> None:
+    from components.kpi_tiles import kpi_tile
+
+    catalogue = load_catalogue(ROOT / "config" / "kpis.yaml")
+    worded = [k for k in catalogue.kpis if any(c.isalpha() for c in k.unit)]
+    assert worded, "the shipped catalogue has worded units (báo cáo, hồ sơ...)"
+    # Every worded unit has its English; symbols (%, ms) read the same in both languages.
+    assert [k.code for k in worded if not k.unit_en and not k.unit.isascii()] == []
+    kpi = next(k for k in catalogue.kpis if k.unit == "hồ sơ")
+    value = _value_of(kpi)
+    assert (value.unit_in("vi"), value.unit_in("en")) == ("hồ sơ", kpi.unit_en)
+    assert kpi.unit_en in str(kpi_tile(value, "en", TZ)) and "hồ sơ" not in str(kpi_tile(value, "en", TZ))
+    assert "hồ sơ" in str(kpi_tile(value, "vi", TZ))
+
+
+def _value_of(kpi: Any) -> KpiValue:
+    """A value of ``kpi`` with the fields compute_kpis copies from the catalogue (12 of its unit)."""
+    now = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+    return KpiValue(
+        code=kpi.code, name_vi=kpi.name_vi, name_en=kpi.name_en, area=kpi.area, unit=kpi.unit, owner=kpi.owner,
+        headline=kpi.headline, direction=kpi.direction, method=kpi.method, period=kpi.period, window=kpi.window,
+        period_start=now, period_end=now, value=12.0, status="neutral", target=None, thresholds=None, previous=None,
+        change=None, trend=None, improving=None, as_of=now, total=None, breakdown_by="none", breakdown=None,
+        unit_en=kpi.unit_en)
