@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     anonymous_access: bool = False
     # The first admin's password on a new store; empty: generated and printed once by `make run`.
     admin_password: SecretStr | None = None
+    # Single sign-on (off by default): trust this header's user name (e.g. X-Remote-User) when the
+    # request comes from one of trusted_proxies (comma-separated addresses of the reverse proxy).
+    trusted_user_header: str = ""
+    trusted_proxies: str = "127.0.0.1,::1"
 
     @field_validator("briefing_time", "prune_time")
     @classmethod
@@ -150,6 +154,10 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
         return tuple(sources)
+
+    @property
+    def trusted_proxy_addresses(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.trusted_proxies.split(",") if a.strip())
 
     @property
     def tz(self) -> ZoneInfo:

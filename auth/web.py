@@ -36,7 +36,7 @@ from flask import Flask, Response, g, jsonify, redirect, render_template_string,
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from auth import audit, csrf
-from auth.accounts import authenticate, get_user_by_id
+from auth.accounts import authenticate, get_user, get_user_by_id
 from auth.policy import (
     DASH_PATHS,
     KIOSK_CALLBACK_MODULES,
@@ -137,7 +137,11 @@ def identify(settings: Settings, key: str) -> Principal | None:
         g.cookie_auth = False
         return Principal("token", f"token:{token.name}", "operator" if token.scope == "operator" else "viewer",
                          token_id=token.id, label=token.name)
+    # Cookies or a proxy's header: the browser sends them by itself, so CSRF checks apply.
     g.cookie_auth = True
+    proxied = _proxy_user(settings, engine)
+    if proxied is not None:
+        return proxied
     user_id = session.get("uid")
     if isinstance(user_id, int):
         user = get_user_by_id(engine, user_id)
@@ -160,6 +164,22 @@ def identify(settings: Settings, key: str) -> Principal | None:
     if settings.anonymous_access:
         return Principal("anonymous", "anonymous", "viewer")
     return None
+
+
+def _proxy_user(settings: Settings, engine: Any) -> Principal | None:
+    """Single sign-on: the account named by ``TRUSTED_USER_HEADER``, when the request comes from
+    one of ``TRUSTED_PROXIES`` (the reverse proxy that authenticated the person). Only accounts
+    that exist and are enabled; their role is the store's. Off unless the header is configured."""
+    if not settings.trusted_user_header or request.remote_addr not in settings.trusted_proxy_addresses:
+        return None
+    name = request.headers.get(settings.trusted_user_header, "").strip().lower()
+    if not name:
+        return None
+    user = get_user(engine, name)
+    if user is None or user.disabled:
+        g.sso_refused = name
+        return None
+    return Principal("user", user.username, user.role, user_id=user.id, label=user.label)
 
 
 def current_principal() -> Principal | None:
@@ -199,6 +219,10 @@ def _before() -> Response | None:
         return None
     if g.get("bad_token"):
         return _refuse(401, "the Bearer token is unknown or revoked")
+    if g.get("sso_refused") and principal is None:
+        _audit_denied(None, "sso", g.sso_refused)
+        return _refuse(403, f"the account {g.sso_refused!r} named by the sign-on proxy is unknown or disabled here; "
+                            "ask an administrator to create it")
     if request.method not in SAFE_METHODS and g.get("cookie_auth", True) and not csrf.check(
             state.key, request.cookies.get(csrf.COOKIE),
             request.headers.get(csrf.HEADER) or request.form.get(csrf.FIELD)):

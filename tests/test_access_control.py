@@ -673,3 +673,26 @@ def test_cli_manages_users_and_checks_walls(tmp_path: Path) -> None:
     assert refused.returncode != 0
     assert "unknown wall 'nosuchwall'" in refused.stderr and "overview" in refused.stderr
     assert "opsc_" not in refused.stdout
+
+
+def test_single_sign_on_trusts_the_header_only_from_the_proxy(make_app: Callable[..., Any], engine: Engine,
+                                                                 people: dict[str, str], alert_id: int) -> None:
+    proxy = "10.0.0.2"
+    app = make_app(trusted_user_header="X-Remote-User", trusted_proxies=proxy)
+    client = app.server.test_client()
+    olga = {"X-Remote-User": "OLGA"}
+    # From the proxy: signed in as the existing account, with its role (operator may acknowledge).
+    assert client.get("/api/v1/alerts", headers=olga, environ_base=env(proxy)).status_code == 200
+    client.get("/login", environ_base=env(proxy))  # the CSRF cookie
+    answer = client.post(f"/api/v1/alerts/{alert_id}/ack", json={"note": "sso"},
+                         headers={**olga, **with_csrf(client)}, environ_base=env(proxy))
+    assert answer.status_code == 200 and answer.json["alert"]["acknowledgement"]["by"] == "Olga"
+    # The same header from anywhere else means nothing.
+    assert client.get("/api/v1/alerts", headers=olga, environ_base=env("10.9.9.9")).status_code == 401
+    # An account the store does not have (or a disabled one) is refused, and the refusal audited.
+    nobody = client.get("/api/v1/alerts", headers={"X-Remote-User": "mallory"}, environ_base=env(proxy))
+    assert nobody.status_code == 403 and "mallory" in nobody.json["error"]
+    assert [e.target for e in audit_rows(engine, "denied.sso")] == ["mallory"]
+    # Off by default: the header is ignored.
+    plain = make_app().server.test_client()
+    assert plain.get("/api/v1/alerts", headers=olga, environ_base=env(proxy)).status_code == 401
