@@ -67,6 +67,7 @@ from pydantic import Field, field_validator
 from data_sources.base import Adapter, Batch, Entity, Options, PollContext, Reading, Rejected, SourceError
 from data_sources.http_json import display_url
 from data_sources.registry import register
+from data_sources.retry import Retryable, poll_deadline, within_deadline
 from data_sources.tabular import TimeZoneName
 from reference.provinces import find_province, new_code_for_old, province_codes
 
@@ -416,10 +417,6 @@ def readings_for(messages: list[Message], now: datetime) -> list[Reading]:
 # --------------------------------------------------------------------------- fetching
 
 
-class _Retryable(Exception):
-    """An attempt failed in a way another attempt may fix (network, timeout, 5xx)."""
-
-
 def _snippet(data: bytes) -> str:
     text = " ".join(data[:_SNIPPET].decode("utf-8", errors="replace").split())
     return text + ("..." if len(data) > _SNIPPET else "")
@@ -467,27 +464,10 @@ class CapAdapter(Adapter):
         """GET ``url`` with retries inside the poll's time budget; raise SourceError on failure."""
         opts = self.options
         shown = display_url(url)
-        attempts = opts.retries + 1
-        made, last_error = 0, ""
-        while made < attempts:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            made += 1
-            try:
-                return self._attempt(client, url, min(opts.request_timeout, remaining), deadline, shown)
-            except _Retryable as exc:
-                last_error = str(exc)
-            if made == attempts:
-                break
-            delay = opts.backoff_seconds * 2 ** (made - 1)
-            if time.monotonic() + delay >= deadline:
-                last_error += f"; stopped retrying within the source's {ctx.timeout_seconds:g} s timeout"
-                break
-            time.sleep(delay)
-        if not made:
-            raise SourceError(f"no time left to request {shown} within the source's {ctx.timeout_seconds:g} s timeout")
-        raise SourceError(f"{last_error} (gave up after {made} attempt{'s' if made != 1 else ''})")
+        return within_deadline(lambda timeout: self._attempt(client, url, timeout, deadline, shown),
+                               retries=opts.retries, request_timeout=opts.request_timeout,
+                               backoff_seconds=opts.backoff_seconds, deadline=deadline, ctx=ctx,
+                               what=f"request {shown}")
 
     def _attempt(self, client: httpx.Client, url: str, timeout: float, deadline: float, shown: str) -> bytes:
         limit = self.options.max_bytes
@@ -501,14 +481,14 @@ class CapAdapter(Adapter):
                     if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("response still arriving at the poll deadline")
         except httpx.TimeoutException as exc:
-            raise _Retryable(f"request to {shown} timed out after {timeout:g} s ({exc or type(exc).__name__})") from None
+            raise Retryable(f"request to {shown} timed out after {timeout:g} s ({exc or type(exc).__name__})") from None
         except httpx.UnsupportedProtocol as exc:
             raise SourceError(f"cannot request {shown}: {exc}") from None
         except httpx.TransportError as exc:
-            raise _Retryable(f"cannot connect to {shown}: {exc or type(exc).__name__}") from None
+            raise Retryable(f"cannot connect to {shown}: {exc or type(exc).__name__}") from None
         status = response.status_code
         if status >= 500:
-            raise _Retryable(f"HTTP {status} {response.reason_phrase} from {shown}: {_snippet(bytes(body))}")
+            raise Retryable(f"HTTP {status} {response.reason_phrase} from {shown}: {_snippet(bytes(body))}")
         if status >= 300:
             raise SourceError(f"HTTP {status} {response.reason_phrase} from {shown}: {_snippet(bytes(body))}")
         return bytes(body)
@@ -517,8 +497,7 @@ class CapAdapter(Adapter):
         opts = self.options
         tz = ZoneInfo(opts.timezone)
         provinces = _Provinces(opts)
-        margin = min(0.5, ctx.timeout_seconds * 0.1)
-        deadline = time.monotonic() + ctx.timeout_seconds - margin
+        deadline = poll_deadline(ctx)
         headers = {"Accept": "application/cap+xml, application/atom+xml, application/rss+xml, application/xml",
                    **opts.headers}
         messages: list[Message] = []

@@ -64,6 +64,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from data_sources.base import Adapter, Batch, EntitySpec, Options, PollContext, Reading, Rejected, SourceError
 from data_sources.registry import register
+from data_sources.retry import Retryable, poll_deadline, within_deadline
 from data_sources.tabular import QualityMap, TimeZoneName, check_env_name, describe
 
 # Marks "the path does not exist", distinct from a JSON null.
@@ -334,10 +335,6 @@ def _secret(env_name: str, header: str) -> str:
     return value.strip()
 
 
-class _Retryable(Exception):
-    """An attempt failed in a way another attempt may fix (network, timeout, 5xx)."""
-
-
 @register
 class HttpJsonAdapter(Adapter):
     kind = "http_json"
@@ -359,36 +356,13 @@ class HttpJsonAdapter(Adapter):
         """GET the URL with retries inside the poll's time budget; return the parsed JSON."""
         opts = self.options
         headers = self._headers()
-        started = time.monotonic()
-        # Finish a little before the poll's own limit so the operator sees this
-        # adapter's explanation rather than a bare "poll took too long".
-        margin = min(0.5, ctx.timeout_seconds * 0.1)
-        deadline = started + ctx.timeout_seconds - margin
+        deadline = poll_deadline(ctx)
         shown = display_url(opts.url)
-        attempts = opts.retries + 1
-        last_error = ""
-        made = 0
         with httpx.Client(follow_redirects=True, headers=headers) as client:
-            while made < attempts:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                made += 1
-                try:
-                    return self._attempt(client, min(opts.request_timeout, remaining), deadline, shown)
-                except _Retryable as exc:
-                    last_error = str(exc)
-                if made == attempts:
-                    break
-                delay = opts.backoff_seconds * 2 ** (made - 1)
-                if time.monotonic() + delay >= deadline:
-                    # Sleeping would use up the poll's time: report now instead.
-                    last_error += f"; stopped retrying within the source's {ctx.timeout_seconds:g} s timeout"
-                    break
-                time.sleep(delay)
-        if not made:
-            raise SourceError(f"no time left to request {shown} within the source's {ctx.timeout_seconds:g} s timeout")
-        raise SourceError(f"{last_error} (gave up after {made} attempt{'s' if made != 1 else ''})")
+            return within_deadline(lambda timeout: self._attempt(client, timeout, deadline, shown),
+                                   retries=opts.retries, request_timeout=opts.request_timeout,
+                                   backoff_seconds=opts.backoff_seconds, deadline=deadline, ctx=ctx,
+                                   what=f"request {shown}")
 
     def _attempt(self, client: httpx.Client, timeout: float, deadline: float, shown: str) -> Any:
         opts = self.options
@@ -407,15 +381,15 @@ class HttpJsonAdapter(Adapter):
                         raise httpx.ReadTimeout("response still arriving at the poll deadline")
         except httpx.TimeoutException as exc:
             detail = str(exc) or exc.__class__.__name__
-            raise _Retryable(f"request to {shown} timed out after {timeout:g} s ({detail})") from None
+            raise Retryable(f"request to {shown} timed out after {timeout:g} s ({detail})") from None
         except httpx.UnsupportedProtocol as exc:
             raise SourceError(f"cannot request {shown}: {exc}") from None
         except httpx.TransportError as exc:
             detail = str(exc) or exc.__class__.__name__
-            raise _Retryable(f"cannot connect to {shown}: {detail}") from None
+            raise Retryable(f"cannot connect to {shown}: {detail}") from None
         status = response.status_code
         if status >= 500:
-            raise _Retryable(f"HTTP {status} {response.reason_phrase} from {shown}: {_snippet(bytes(body))}")
+            raise Retryable(f"HTTP {status} {response.reason_phrase} from {shown}: {_snippet(bytes(body))}")
         if status >= 400:
             hint = " - check the credentials (token_env/header_env)" if status in (401, 403) else ""
             raise SourceError(f"HTTP {status} {response.reason_phrase} from {shown}{hint}: {_snippet(bytes(body))}")

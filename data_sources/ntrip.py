@@ -87,6 +87,7 @@ from pydantic import Field, field_validator, model_validator
 
 from data_sources.base import Adapter, Batch, Entity, Options, PollContext, Reading, Rejected, SourceError
 from data_sources.registry import register
+from data_sources.retry import Retryable, poll_deadline, within_deadline
 from data_sources.tabular import check_env_name
 from reference.provinces import all_provinces
 
@@ -290,10 +291,6 @@ def nearest_province(lat: float, lon: float) -> str:
 # --------------------------------------------------------------------------- protocol
 
 
-class _Retryable(Exception):
-    """An attempt failed in a way another attempt may fix (refused, reset, timeout)."""
-
-
 @dataclass
 class _Answer:
     status_line: str
@@ -362,13 +359,13 @@ class NtripClient:
                 sock.sendall(self.request(version))
                 data = self._read(sock, timeout)
         except ConnectionRefusedError:
-            raise _Retryable(f"{self.where} refused the connection (is the caster running on that port?)") from None
+            raise Retryable(f"{self.where} refused the connection (is the caster running on that port?)") from None
         except TimeoutError:
-            raise _Retryable(f"{self.where} did not answer within {timeout:g} s") from None
+            raise Retryable(f"{self.where} did not answer within {timeout:g} s") from None
         except socket.gaierror as exc:
             raise SourceError(f"cannot resolve the host of the {self.where}: {exc}") from None
         except OSError as exc:
-            raise _Retryable(f"cannot talk to the {self.where}: {exc.strerror or exc}") from None
+            raise Retryable(f"cannot talk to the {self.where}: {exc.strerror or exc}") from None
         return self._split(data)
 
     def stream_flows(self, mountpoint: str, version: Literal["1", "2"], timeout: float) -> bool:
@@ -429,7 +426,7 @@ class NtripClient:
 
     def _split(self, data: bytes) -> _Answer:
         if not data:
-            raise _Retryable(f"{self.where} closed the connection without answering")
+            raise Retryable(f"{self.where} closed the connection without answering")
         head_end = _head_end(data)
         if head_end is None:
             first = data.split(b"\n", 1)[0]
@@ -453,7 +450,7 @@ def _head_end(data: bytes | bytearray) -> int | None:
 
 
 def check_answer(answer: _Answer, where: str) -> bytes:
-    """The source table's bytes from a caster's answer; SourceError or _Retryable otherwise."""
+    """The source table's bytes from a caster's answer; SourceError or Retryable otherwise."""
     status = answer.status_line
     parts = status.split(None, 2)
     if status.upper().startswith("SOURCETABLE 200"):
@@ -468,7 +465,7 @@ def check_answer(answer: _Answer, where: str) -> bytes:
             f"{where} refused the credentials ({status[:_SNIPPET]}): check 'user' and the password in 'password_env'"
         )
     if code >= 500:
-        raise _Retryable(f"{where} answered {status[:_SNIPPET]}")
+        raise Retryable(f"{where} answered {status[:_SNIPPET]}")
     if code != 200:
         raise SourceError(f"{where} answered {status[:_SNIPPET]} to the source table request")
     kind = answer.headers.get("content-type", "")
@@ -499,26 +496,9 @@ class NtripAdapter(Adapter):
         """The raw source table, with retries inside the poll's time budget."""
         opts = self.options
         client = NtripClient(opts)
-        margin = min(0.5, ctx.timeout_seconds * 0.1)
-        deadline = time.monotonic() + ctx.timeout_seconds - margin
-        attempts, made, last_error = opts.retries + 1, 0, ""
-        while made < attempts:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            made += 1
-            try:
-                return self._ask(client, min(opts.request_timeout, remaining))
-            except _Retryable as exc:
-                last_error = str(exc)
-            if made < attempts:
-                delay = opts.backoff_seconds * 2 ** (made - 1)
-                if time.monotonic() + delay >= deadline:
-                    break
-                time.sleep(delay)
-        if not made:
-            raise SourceError(f"no time left to ask {client.where} within the source's {ctx.timeout_seconds:g} s timeout")
-        raise SourceError(f"{last_error} (gave up after {made} attempt{'s' if made != 1 else ''})")
+        return within_deadline(lambda timeout: self._ask(client, timeout), retries=opts.retries,
+                               request_timeout=opts.request_timeout, backoff_seconds=opts.backoff_seconds,
+                               deadline=poll_deadline(ctx), ctx=ctx, what=f"ask {client.where}")
 
     def _ask(self, client: NtripClient, timeout: float) -> bytes:
         version = self.options.version
