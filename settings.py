@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # request comes from one of trusted_proxies (comma-separated addresses of the reverse proxy).
     trusted_user_header: str = ""
     trusted_proxies: str = "127.0.0.1,::1"
+    # Reverse proxies in front of the app (deploy/nginx-opscentre.conf: 1) whose X-Forwarded-For
+    # and X-Forwarded-Proto to believe: the client's address for the audit log and login throttle.
+    proxy_count: int = Field(default=0, ge=0, le=5)
 
     @field_validator("briefing_time", "prune_time")
     @classmethod

@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from dash import Dash
 from flask import Flask, Response, g, jsonify, redirect, render_template_string, request, session
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from auth import audit, csrf
 from auth.accounts import authenticate, get_user, get_user_by_id
@@ -113,6 +114,10 @@ def init_auth(app: Dash, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
     )
     server.extensions[EXTENSION] = _State(app, settings, key)
+    if settings.proxy_count:
+        # Behind nginx every request comes from 127.0.0.1: take the client's address from the
+        # proxies' X-Forwarded-For (only as many hops as configured, so clients cannot forge it).
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count)
     server.before_request(_before)
     server.after_request(_after)
     server.add_url_rule("/login", "login", _login, methods=["GET", "POST"])

@@ -696,3 +696,18 @@ def test_single_sign_on_trusts_the_header_only_from_the_proxy(make_app: Callable
     # Off by default: the header is ignored.
     plain = make_app().server.test_client()
     assert plain.get("/api/v1/alerts", headers=olga, environ_base=env(proxy)).status_code == 401
+
+
+def test_behind_a_proxy_the_client_address_is_recorded(make_app: Callable[..., Any], engine: Engine,
+                                                        people: dict[str, str]) -> None:
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    proxied = make_app(proxy_count=1).server.test_client()
+    proxied.get("/login", environ_base=env("127.0.0.1"))
+    proxied.post("/login", data={"username": "olga", "password": "wrong-password-1", "csrf_token": csrf_of(proxied)},
+                 headers=forwarded, environ_base=env("127.0.0.1"))
+    # Without PROXY_COUNT the header is not believed: a client could name any address.
+    direct = make_app().server.test_client()
+    direct.get("/login", environ_base=env("127.0.0.1"))
+    direct.post("/login", data={"username": "olga", "password": "wrong-password-2", "csrf_token": csrf_of(direct)},
+                headers=forwarded, environ_base=env("127.0.0.1"))
+    assert [e.address for e in audit_rows(engine, "login.failed")] == ["127.0.0.1", "203.0.113.7"]
