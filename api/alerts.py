@@ -24,7 +24,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from alerts.lifecycle import ACKNOWLEDGED, ALREADY_ACKNOWLEDGED, NOT_FOUND, acknowledge, create_silence, expire_silence
 from alerts.rules import current_rules
-from api.serialize import bad_request, iso, parse_time
+from api.serialize import YEARS, bad_request, iso, parse_time
 from auth.web import actor_name, api_action, current_principal
 from queries.alerts import (
     STATE_FILTERS,
@@ -213,7 +213,7 @@ def register(bp: Blueprint) -> None:
                 starts_at = parse_time(starts, now, tz)
                 ends_at = parse_time(ends, now, tz) if ends else None
             except ValueError:
-                return bad_request("starts_at and ends_at must be ISO 8601 times, e.g. 2026-11-22T18:00:00+07:00")
+                return bad_request(f"starts_at and ends_at must be ISO 8601 times {YEARS}, e.g. 2026-11-22T18:00:00+07:00")
             length = None
             if duration:
                 length = timedelta(seconds=parse_duration(duration))

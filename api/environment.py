@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from api.serialize import bad_request, iso, parse_day, parse_time
+from api.serialize import YEARS, bad_request, iso, parse_day, parse_time
 from api.stations import MAX_WINDOW
 from limits import current_limits
 from queries.exceedances import TYPES, Exceedance, exceedances
@@ -93,7 +93,7 @@ def register(bp: Blueprint) -> None:
             end = parse_time(request.args.get("to"), datetime.now(timezone.utc), tz)
             start = parse_time(request.args.get("from"), end - timedelta(days=1), tz)
         except ValueError:
-            return bad_request("from and to must be ISO 8601 times, e.g. 2026-11-22T07:00:00+07:00")
+            return bad_request(f"from and to must be ISO 8601 times {YEARS}, e.g. 2026-11-22T07:00:00+07:00")
         if not start < end or end - start > MAX_WINDOW:
             return bad_request(f"from must be before to, at most {MAX_WINDOW.days} days apart")
         try:
@@ -118,7 +118,7 @@ def register(bp: Blueprint) -> None:
         try:
             day = parse_day(request.args.get("date"), tz)
         except ValueError:
-            return bad_request("date must be YYYY-MM-DD")
+            return bad_request(f"date must be YYYY-MM-DD, {YEARS}")
         type_ = request.args.get("type") or None
         if type_ is not None and type_ not in STATION_TYPES:
             return bad_request(f"type must be one of {', '.join(STATION_TYPES)}")

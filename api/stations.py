@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
 
-from api.serialize import bad_request, iso, parse_day, parse_time
+from api.serialize import YEARS, bad_request, iso, parse_day, parse_time
 from queries.air_quality import StationAQI, current_station_aqi, station_aqi_day
 from queries.stations import STATION_TYPES, Station, list_stations, station_observations
 from queries.water_quality import StationWQI, current_station_wqi, station_wqi_day
@@ -117,7 +117,7 @@ def register(bp: Blueprint) -> None:
             end = parse_time(request.args.get("to"), now, tz)
             start = parse_time(request.args.get("from"), end - timedelta(days=1), tz)
         except ValueError:
-            return bad_request("from and to must be ISO 8601 times, e.g. 2026-11-22T07:00:00+07:00")
+            return bad_request(f"from and to must be ISO 8601 times {YEARS}, e.g. 2026-11-22T07:00:00+07:00")
         if not start < end or end - start > MAX_WINDOW:
             return bad_request(f"from must be before to, at most {MAX_WINDOW.days} days apart")
         rows = station_observations(svc.engine, code, start, end, request.args.get("metric") or None)
@@ -140,7 +140,7 @@ def register(bp: Blueprint) -> None:
         try:
             day = parse_day(request.args.get("date"), tz)
         except ValueError:
-            return bad_request("date must be YYYY-MM-DD")
+            return bad_request(f"date must be YYYY-MM-DD, {YEARS}")
         result = station_aqi_day(svc.engine, code, day, tz, svc.settings.language)
         if result is None:
             abort(404, description=f"no station {code!r}")
@@ -153,7 +153,7 @@ def register(bp: Blueprint) -> None:
         try:
             day = parse_day(request.args.get("date"), tz)
         except ValueError:
-            return bad_request("date must be YYYY-MM-DD")
+            return bad_request(f"date must be YYYY-MM-DD, {YEARS}")
         result = station_wqi_day(svc.engine, code, day, tz, svc.settings.language)
         if result is None:
             abort(404, description=f"no station {code!r}")

@@ -12,6 +12,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from components.grids import category_style, paged_options
 from components.kpi_tiles import kpi_tile
+from components.query import first_value
 from components.refresh import page_refresh
 from components.tile_map import Tile, tile_map
 from i18n import format_number, format_time, t
@@ -26,9 +27,10 @@ STATUS_COLOURS = {"green": "#1f9d55", "amber": "#d69e2e", "red": "#e53e3e", "neu
 DARK_STATUS = {"amber"}
 
 
-def area_layout(area: str, path: str, kpi: str | None) -> html.Div:
-    """The page skeleton; the refresh callback fills it."""
+def area_layout(area: str, path: str, kpi: str | list[str] | None) -> html.Div:
+    """The page skeleton; the refresh callback fills it. ``kpi`` is the URL's (the first of a repeated one)."""
     lang = current_language()
+    kpi = first_value(kpi)
     return html.Div(
         [
             html.Div([html.H1(t(f"area.{area}", lang), className="page-title"),
@@ -45,7 +47,7 @@ def area_layout(area: str, path: str, kpi: str | None) -> html.Div:
                 ],
                 className="panel area-detail",
             ),
-            dcc.Store(id=f"{area}-selection", data={"kpi": kpi or "", "path": path}),
+            dcc.Store(id=f"{area}-selection", data={"kpi": kpi, "path": path}),
             page_refresh(f"{area}-refresh", 10),
         ],
         className=f"page page-area page-{area}",
@@ -70,7 +72,7 @@ def breakdown_rows(k: KpiValue, lang: str) -> list[dict[str, Any]]:
     order = {"red": 0, "amber": 1, "green": 2, "neutral": 3, "nodata": 4}
     items = sorted(k.breakdown or [], key=lambda b: (order.get(b.status, 5), -(b.value or 0)))
     return [{"code": b.code, "name": b.name, "value": b.value, "status": b.status,
-             "value_text": f"{format_number(b.value, lang, 1)} {k.unit}".strip() if b.value is not None else "—",
+             "value_text": f"{format_number(b.value, lang, 1)} {k.unit_in(lang)}".strip() if b.value is not None else "—",
              "status_text": t(f"kpi.status.{b.status}", lang)} for b in items]
 
 
@@ -82,8 +84,11 @@ def breakdown_map(k: KpiValue, lang: str) -> dict:
     return tile_map(tiles, t("map.no_data", lang), height=720).to_plotly_json()
 
 
-def _chosen(values: list[KpiValue], wanted: str) -> KpiValue | None:
+def _chosen(values: list[KpiValue], wanted: Any) -> KpiValue | None:
+    """The KPI ``wanted`` names (the first of a list: the selection comes from the browser), else the
+    first with a breakdown, else the first."""
     by_code = {k.code: k for k in values}
+    wanted = first_value(wanted)
     if wanted in by_code:
         return by_code[wanted]
     return next((k for k in values if k.breakdown), values[0] if values else None)
@@ -106,7 +111,7 @@ def register_area_callbacks(area: str) -> None:
         svc = current()
         lang, tz = current_language(), svc.settings.tz
         values = [k for k in kpis_snapshot() if k.area == area]
-        chosen = _chosen(values, selection.get("kpi", ""))
+        chosen = _chosen(values, selection.get("kpi"))
         tiles = [kpi_tile(k, lang, tz, href=f"{selection['path']}?kpi={k.code}") for k in values]
         newest = max((k.as_of for k in values if k.as_of), default=None)
         as_of = t("data.as_of", lang, time=format_time(newest, tz, lang))

@@ -8,6 +8,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components.air_quality import province_figure, province_tiles, station_points, worst_grid, worst_rows
 from components.environment import completeness_figure, exceedance_grid, exceedance_rows, station_completeness_figure
+from components.query import single_values
 from components.refresh import page_refresh
 from components.station_map import station_map
 from components.water_quality import wqi_grid, wqi_rows
@@ -32,6 +33,7 @@ def _graph(graph_id: str, **style: str) -> dcc.Graph:
     return dcc.Graph(id=graph_id, config={"displaylogo": False}, style=style or None)
 
 
+@single_values
 def layout(province: str = "", range: str = "24h", **_query: str) -> html.Div:  # noqa: A002 - the URL's names
     lang = current_language()
     codes = {p.code for p in all_provinces()}

@@ -6,10 +6,12 @@ import dash
 from dash import html
 
 from components.area import area_layout, register_area_callbacks
+from components.query import single_values
 
 dash.register_page(__name__, path="/reporting", title="Báo cáo Chính phủ", order=32)
 register_area_callbacks("reporting")
 
 
+@single_values
 def layout(kpi: str = "", **_query: str) -> html.Div:
     return area_layout("reporting", "/reporting", kpi)

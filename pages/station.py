@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
+from components.query import has_control_characters, single_values
 from components.refresh import page_refresh
 from components.station_chart import trend_figure
 from components.status import status_badge
@@ -23,10 +24,13 @@ MIN_REFRESH_SECONDS = 60
 dash.register_page(__name__, path_template="/station/<code>", title="Trạm quan trắc", order=20)
 
 
+@single_values
 def layout(code: str | None = None, range: str = "48h", **_query: str) -> html.Div:  # noqa: A002 - the URL's name
     svc = current()
     lang, tz = current_language(), svc.settings.tz
-    found = list_stations(svc.engine, datetime.now(timezone.utc), svc.settings.offline_after_intervals, code=code)
+    # A code with a control character names no station (and PostgreSQL refuses a NUL in a query).
+    found = [] if code and has_control_characters(code) else list_stations(
+        svc.engine, datetime.now(timezone.utc), svc.settings.offline_after_intervals, code=code)
     if not found:
         return html.Div([html.H1(t("station.not_found", lang, code=code or ""), className="page-title")], className="page")
     station = found[0]

@@ -9,6 +9,7 @@ from dash import dcc, html
 
 import callbacks.wall  # noqa: F401  (registers the panels' refresh callbacks)
 from components.panels import panel_kind, title
+from components.query import single_values
 from i18n import LOCALES, t
 from services import current, current_language
 from wall_config import PageSpec, WallSpec, current_walls
@@ -16,6 +17,7 @@ from wall_config import PageSpec, WallSpec, current_walls
 dash.register_page(__name__, path_template="/wall/<name>", title="Màn hình tường", order=90)
 
 
+@single_values
 def layout(name: str | None = None, kiosk: str = "", lang: str = "", **_query: str) -> html.Div:
     svc = current()
     lang = lang if lang in LOCALES else current_language()

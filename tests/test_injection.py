@@ -19,6 +19,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, insert, inspect, select
 
+from api import TEXT_FILTERS
 from app import create_app
 from auth.accounts import create_user
 from data_sources.base import Batch, Entity, Reading
@@ -438,17 +439,30 @@ def test_the_audit_action_prefix_is_not_a_like_pattern(site: Site) -> None:
     assert answer.json["entries"] == []  # no action starts with "%."
 
 
-@pytest.mark.xfail(strict=True, reason="api/serialize.py parse_time/parse_day accept dates at the edges of datetime; "
-                                       "the arithmetic after them raises OverflowError (HTTP 500)")
 @pytest.mark.parametrize("query", [
     "/api/v1/stations/HNI-AIR-01/observations?to=0001-01-01T00:00:00",
+    "/api/v1/stations/HNI-AIR-01/observations?from=9999-12-31T23:59:59",
     "/api/v1/stations/HNI-AIR-01/aqi?date=0001-01-01",
     "/api/v1/stations/HCM-SW-01/wqi?date=0001-01-01",
     "/api/v1/exceedances?to=0001-01-01T00:00:00",
+    "/api/v1/exceedances?from=0001-01-01T00:00:00%2B14:00",
     "/api/v1/station-health?date=9999-12-31",
+    "/api/v1/station-health?date=1969-12-31",
+    "/api/v1/station-health?date=2101-01-01",
 ])
 def test_dates_at_the_edges_are_a_400(site: Site, query: str) -> None:
-    assert site.client.get(query).status_code == 400
+    answer = site.client.get(query)
+    assert answer.status_code == 400
+    assert set(answer.json) == {"error"} and "1970 to 2100" in answer.json["error"]
+
+
+@pytest.mark.parametrize("query", [
+    "/api/v1/stations/HNI-AIR-01/observations?from=1970-01-01T00:00:00&to=1970-01-02T00:00:00",
+    "/api/v1/stations/HNI-AIR-01/aqi?date=2100-12-31",
+    "/api/v1/station-health?date=1970-01-01",
+])
+def test_dates_at_the_edges_of_the_range_answer(site: Site, query: str) -> None:
+    assert site.client.get(query).status_code == 200
 
 
 REPEATED = [
@@ -460,16 +474,23 @@ REPEATED = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="pages/environment.py, station.py, wall.py and components/area.py _chosen() test "
-                                       "`value in dict_or_set`; Dash passes a repeated query parameter as a list: "
-                                       "TypeError unhashable (HTTP 500; for an area page, in every refresh)")
 @pytest.mark.parametrize(("page", "search"), REPEATED)
-def test_a_repeated_page_parameter_is_not_a_500(site: Site, page: str, search: str) -> None:
+def test_a_repeated_page_parameter_counts_as_its_first_value(site: Site, page: str, search: str) -> None:
     answer = dash_layout(site.client, page, search)
-    assert answer.status_code == 200
+    assert _content(answer) == _content(dash_layout(site.client, page, search.split("&")[0]))
     if page == "/land":
         selection = _find(_content(answer), "land-selection")["data"]
+        assert selection["kpi"] == "LAND-01"
         assert area_refresh(site.client, "land", selection).status_code == 200
+
+
+@pytest.mark.parametrize("kpi", [["LAND-01", "LAND-02"], [], 7, None])
+def test_an_area_refresh_takes_any_selected_kpi(site: Site, kpi: Any) -> None:
+    """The selection comes back from the browser: a list, a number or nothing is no 500."""
+    answer = area_refresh(site.client, "land", {"kpi": kpi, "path": "/land"})
+    assert answer.status_code == 200
+    first = kpi[0] if isinstance(kpi, list) and kpi else ""
+    assert answer.json == area_refresh(site.client, "land", {"kpi": first, "path": "/land"}).json
 
 
 def test_a_single_page_parameter_works(site: Site) -> None:
@@ -540,7 +561,26 @@ def test_injections_on_postgresql(pg_client: FlaskClient, pg_engine: Engine) -> 
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="PostgreSQL refuses NUL in text parameters (psycopg.DataError): a %00 in a "
-                                       "text filter or a station code in the path is an HTTP 500 (SQLite takes it)")
 def test_a_nul_byte_on_postgresql_is_not_a_500(pg_client: FlaskClient) -> None:
+    """PostgreSQL refuses a NUL in text (psycopg.DataError): the API refuses it first (api/__init__.py)."""
     assert _pg_problems(pg_client, NUL_IDS) == []
+
+
+@pytest.mark.parametrize("payload", ["\x00", "HNI\x00", "HNI\n", "\x7f"], ids=["nul", "nul-suffix", "newline", "del"])
+def test_a_control_character_is_refused_alike_on_every_store(site: Site, payload: str) -> None:
+    """The answers PostgreSQL gives (above) on SQLite too: a text filter is a JSON 400, a code in the path a JSON 404."""
+    for path, param in PG_FILTERS + [("/api/v1/audit", "actor"), ("/api/v1/audit", "action")]:
+        client = site.admin if path == "/api/v1/audit" else site.client
+        answer = client.get(path, query_string={param: payload})
+        assert (answer.status_code, set(answer.json)) == (400, {"error"}), (path, param)
+    for template, honest in PATHS.items():
+        answer = site.client.get(template.format(quote(payload, safe="")))
+        assert answer.status_code == 404, template
+        if honest is not None and not honest.isdigit():  # a code, not a number, in the path
+            assert answer.json == {"error": "nothing here: the path holds a control character"}, template
+    text = json.dumps(_content(dash_layout(site.client, f"/station/{payload}", "")), ensure_ascii=False)
+    assert "HNI-AIR-01" not in text and "Trạm Nguyễn Văn Cừ" not in text
+
+
+def test_the_text_filters_are_those_the_api_refuses_control_characters_in() -> None:
+    assert {param for _path, param, _honest in FILTERS} == TEXT_FILTERS
