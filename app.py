@@ -103,6 +103,9 @@ def _shell(settings: Settings, lang: str) -> html.Div:
                             dcc.Link(t("nav.briefings", lang), href="/briefings", className="nav-link"),
                             dcc.Link(t("nav.sources", lang), href="/sources", className="nav-link"),
                             dcc.Link(t("nav.wall", lang), href="/wall/overview", className="nav-link"),
+                            # Administrators only (auth/policy.py: /admin pages need the admin role).
+                            *([dcc.Link(t("admin.title", lang), href="/admin", className="nav-link")]
+                              if _may("admin") else []),
                         ],
                         className="nav",
                     ),

@@ -137,13 +137,27 @@ def set_password(engine: Engine, username: str, password: str, *, actor: str = "
                    "user.password", "", actor, address, at)
 
 
+def _keep_an_admin(engine: Engine, username: str) -> None:
+    """ValueError if ``username`` is the last enabled admin: someone must be able to manage accounts."""
+    name = (username or "").strip().lower()
+    with engine.connect() as conn:
+        admins = conn.execute(select(users.c.username).where(users.c.role == "admin",
+                                                             users.c.disabled.is_(False))).scalars().all()
+    if admins == [name]:
+        raise ValueError(f"{name!r} is the last enabled admin; make another admin first")
+
+
 def set_role(engine: Engine, username: str, role: str, *, actor: str = "cli", address: str = "",
              now: datetime | None = None) -> User:
-    return _change(engine, username, {"role": check_role(role)}, "user.role", f"role={role}", actor, address, _now(now))
+    if check_role(role) != "admin":
+        _keep_an_admin(engine, username)
+    return _change(engine, username, {"role": role}, "user.role", f"role={role}", actor, address, _now(now))
 
 
 def set_disabled(engine: Engine, username: str, disabled: bool, *, actor: str = "cli", address: str = "",
                  now: datetime | None = None) -> User:
+    if disabled:
+        _keep_an_admin(engine, username)
     action = "user.disable" if disabled else "user.enable"
     return _change(engine, username, {"disabled": disabled}, action, "", actor, address, _now(now))
 

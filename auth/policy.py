@@ -35,6 +35,10 @@ PAGES_CALLBACK = "_pages_content.children"
 ADMIN_PREFIX = "/admin"
 # Callbacks of these modules serve the wall pages: the only ones a kiosk may call.
 KIOSK_CALLBACK_MODULES = ("callbacks.wall",)
+# Every callback of the admin pages (their reads too: the accounts, the audit log) is for admins.
+ADMIN_CALLBACK_MODULE_PREFIX = "pages.admin"
+# Values never written to the audit log: inputs or JSON keys whose name contains one of these.
+SECRET_NAMES = ("password", "secret", "token")
 ACTION_ATTRIBUTE = "_opsc_action"
 
 

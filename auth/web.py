@@ -39,9 +39,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from auth import audit, csrf
 from auth.accounts import authenticate, get_user, get_user_by_id
 from auth.policy import (
+    ADMIN_CALLBACK_MODULE_PREFIX,
     DASH_PATHS,
     KIOSK_CALLBACK_MODULES,
     PAGES_CALLBACK,
+    SECRET_NAMES,
     Principal,
     callback_action,
     is_public,
@@ -175,7 +177,10 @@ def _proxy_user(settings: Settings, engine: Any) -> Principal | None:
     """Single sign-on: the account named by ``TRUSTED_USER_HEADER``, when the request comes from
     one of ``TRUSTED_PROXIES`` (the reverse proxy that authenticated the person). Only accounts
     that exist and are enabled; their role is the store's. Off unless the header is configured."""
-    if not settings.trusted_user_header or request.remote_addr not in settings.trusted_proxy_addresses:
+    # The address the request really came from (with PROXY_COUNT, ProxyFix has put the client's
+    # in remote_addr and kept the proxy's aside).
+    peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR", request.remote_addr)
+    if not settings.trusted_user_header or peer not in settings.trusted_proxy_addresses:
         return None
     name = request.headers.get(settings.trusted_user_header, "").strip().lower()
     if not name:
@@ -283,6 +288,10 @@ def _check_callback(state: _State, principal: Principal) -> Response | None:
         return None
     if principal.kind == "kiosk":
         return None if output in state.kiosk_outputs() else _refuse(403, "a kiosk shows its wall only")
+    module = getattr(entry.get("callback"), "__module__", "") or ""
+    if module.startswith(ADMIN_CALLBACK_MODULE_PREFIX) and not principal.can("admin"):
+        _audit_denied(principal, "admin_callback", output[:200])
+        return _refuse(403, "this is for administrators")
     marked = callback_action(entry.get("callback"))
     if marked:
         role, name = marked
@@ -294,10 +303,26 @@ def _check_callback(state: _State, principal: Principal) -> Response | None:
     return None
 
 
+def _secret(name: Any) -> bool:
+    text = json.dumps(name, default=str).lower() if not isinstance(name, str) else name.lower()
+    return any(word in text for word in SECRET_NAMES)
+
+
 def _callback_detail(body: dict[str, Any]) -> str:
-    values = [{"id": i.get("id"), "property": i.get("property"), "value": i.get("value")}
+    """The callback's inputs and state for the audit log, secrets (passwords...) left out."""
+    values = [{"id": i.get("id"), "property": i.get("property"),
+               "value": "•••" if _secret(i.get("id")) or _secret(i.get("property")) else i.get("value")}
               for i in (body.get("inputs") or []) + (body.get("state") or []) if isinstance(i, dict)]
     return json.dumps(values, ensure_ascii=False, default=str)[:audit.MAX_DETAIL]
+
+
+def _body_detail() -> str:
+    """A JSON request body for the audit log, secrets left out."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return ""
+    shown = {k: "•••" if _secret(k) else v for k, v in body.items()}
+    return json.dumps(shown, ensure_ascii=False, default=str)[:audit.MAX_DETAIL]
 
 
 def _audit_denied(principal: Principal | None, action: str, target: str) -> None:
@@ -341,7 +366,7 @@ def api_action(role: str, name: str, target: Callable[..., str] | None = None) -
                     return _refuse(415, "send a JSON body with Content-Type: application/json")
                 if not isinstance(request.get_json(silent=True), dict):
                     return _refuse(400, "the body must be a JSON object")
-            g.audit = (name, label, request.get_data(as_text=True)[:audit.MAX_DETAIL] if request.method == "POST" else
+            g.audit = (name, label, _body_detail() if request.method == "POST" else
                        request.query_string.decode("utf-8", "replace"))
             return view(*args, **kwargs)
 

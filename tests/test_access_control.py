@@ -711,3 +711,41 @@ def test_behind_a_proxy_the_client_address_is_recorded(make_app: Callable[..., A
     direct.post("/login", data={"username": "olga", "password": "wrong-password-2", "csrf_token": csrf_of(direct)},
                 headers=forwarded, environ_base=env("127.0.0.1"))
     assert [e.address for e in audit_rows(engine, "login.failed")] == ["127.0.0.1", "203.0.113.7"]
+
+
+def test_the_last_admin_cannot_be_demoted_or_disabled(engine: Engine, people: dict[str, str]) -> None:
+    from auth.accounts import set_disabled, set_role
+
+    with pytest.raises(ValueError, match="last enabled admin"):
+        set_role(engine, "adam", "operator")
+    with pytest.raises(ValueError, match="last enabled admin"):
+        set_disabled(engine, "adam", True)
+    set_role(engine, "olga", "admin")  # a second admin: now adam may step down
+    assert set_role(engine, "adam", "operator").role == "operator"
+
+
+def test_admin_page_callbacks_are_refused_to_others_and_secrets_stay_out_of_the_audit(
+        app: Any, engine: Engine, people: dict[str, str]) -> None:
+    reads = [key for key, entry in app.callback_map.items()
+             if getattr(entry.get("callback"), "__module__", "").startswith("pages.admin")]
+    assert reads, "the admin pages register callbacks"
+    operator = signed_in(app, "olga")
+    answer = dash_call(operator, app, reads[0], [])
+    assert answer.status_code == 403
+    assert [e.actor for e in audit_rows(engine, "denied.admin_callback")] == ["olga"]
+    # An API body's password is never written to the audit log.
+    admin = signed_in(app, "adam")
+    made = admin.post("/api/v1/users", json={"username": "newbie", "role": "viewer", "password": "Mot-mat-khau-rat-dai"},
+                      headers=with_csrf(admin), environ_base=env())
+    assert made.status_code == 201
+    assert all("Mot-mat-khau" not in e.detail for e in audit.recent(engine))
+
+
+def test_single_sign_on_behind_the_forwarding_proxy(make_app: Callable[..., Any], people: dict[str, str]) -> None:
+    # With PROXY_COUNT the client's address replaces the proxy's; the sign-on header is still judged
+    # by the proxy's own address.
+    app = make_app(trusted_user_header="X-Remote-User", trusted_proxies="10.0.0.2", proxy_count=1)
+    client = app.server.test_client()
+    headers = {"X-Remote-User": "olga", "X-Forwarded-For": "203.0.113.9"}
+    assert client.get("/api/v1/alerts", headers=headers, environ_base=env("10.0.0.2")).status_code == 200
+    assert client.get("/api/v1/alerts", headers=headers, environ_base=env("10.0.0.3")).status_code == 401
