@@ -161,6 +161,7 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"{app}.log"
+        self.headers: dict[str, str] = {}  # what each callback request carries (a kiosk's cookies)
         cmd = [sys.executable, str(HERE / "wall_server.py"), "--app", app, "--port", str(self.port)]
         if profile:
             cmd += ["--profile", profile]
@@ -368,11 +369,21 @@ def patch_size(old: Any, new: Any) -> int:
     return len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
 
 
-def post(port: int, body: dict) -> tuple[int, int, int, int, dict | None]:
+def kiosk_access(engine: Any, base: str, wall: str) -> tuple[str, dict[str, str]]:
+    """A kiosk token of ``wall`` (as an admin makes one), and the headers a kiosk browser sends with
+    each callback: its kiosk and CSRF cookies and the CSRF token (auth/web.py)."""
+    from auth.tokens import create_token
+
+    _token, secret = create_token(engine, "kiosk", "bench", wall=wall, actor="bench")
+    csrf = httpx.get(base + "/login", timeout=30).cookies["_csrf_token"]
+    return secret, {"Cookie": f"opsc_kiosk={secret}; _csrf_token={csrf}", "X-CSRFToken": csrf}
+
+
+def post(port: int, body: dict, extra: dict[str, str] | None = None) -> tuple[int, int, int, int, dict | None]:
     """POST a callback request; (status, bytes on the wire, body bytes, request bytes, JSON)."""
     payload = json.dumps(body, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json", "Accept": "application/json",
-               "Accept-Encoding": "gzip, deflate, br", "Host": f"127.0.0.1:{port}"}
+               "Accept-Encoding": "gzip, deflate, br", "Host": f"127.0.0.1:{port}", **(extra or {})}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     try:
         conn.request("POST", UPDATE_PATH, body=payload, headers=headers)
@@ -408,7 +419,7 @@ def refresh_round(server: Server, templates: dict[str, dict], screens: list[Scre
             screen.n += 1
             for template in templates.values():
                 r0 = time.monotonic()
-                status, wire, body, up, parsed = post(server.port, screen.request(template, fresh))
+                status, wire, body, up, parsed = post(server.port, screen.request(template, fresh), server.headers)
                 tally.latencies.append(time.monotonic() - r0)
                 tally.requests += 1
                 tally.wire += wire
@@ -516,6 +527,9 @@ def main() -> int:
         for app in apps:
             servers[app] = Server(app, tmp, env, profile=args.profile if app == "ours" else None)
         urls = {"ours": "/wall/overview?kiosk=1", "naive": "/"}
+        if "ours" in servers:  # ours signs its walls in with a kiosk token, as a real wall screen
+            secret, servers["ours"].headers = kiosk_access(engine, servers["ours"].base, "overview")
+            urls["ours"] += f"&token={secret}"
         templates = capture({app: servers[app].base + urls[app] for app in apps})
         for app in apps:
             print(f"{app}: {len(templates[app])} refresh callbacks captured from Chromium "

@@ -160,7 +160,10 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="wall-soak-"))
     walls = tmp / "walls.yaml"
     walls.write_text(soak_walls(args.refresh, args.rotate), encoding="utf-8")
-    env = {"VAR_DIR": str(tmp / "var"), "WALLS_FILE": str(walls), "DEMO_BACKFILL_DAYS": str(args.backfill_days)}
+    # A closed control room's set-up: the views (and the sources API this bench polls) open to
+    # readers without signing in (ANONYMOUS_ACCESS, auth/); the browser's callbacks carry CSRF.
+    env = {"VAR_DIR": str(tmp / "var"), "WALLS_FILE": str(walls), "DEMO_BACKFILL_DAYS": str(args.backfill_days),
+           "ANONYMOUS_ACCESS": "true"}
     if args.refresh < 10:
         env["WALL_MIN_REFRESH_SECONDS"] = str(args.refresh)
     server = Server(tmp, env)
