@@ -165,3 +165,13 @@ def current_walls(path: Path) -> dict[str, WallSpec]:
         return _last_good[key]
     _last_good[key] = walls
     return walls
+
+
+def panel_id(page: int, index: int) -> str:
+    """The id of the ``index``-th panel of page ``page`` of a wall (its components' ids on the page)."""
+    return f"p{page}-{index}"
+
+
+def wall_panels(wall: WallSpec) -> dict[str, PanelSpec]:
+    """Panel id → its spec, for every page of ``wall``."""
+    return {panel_id(i, j): spec for i, page in enumerate(wall.pages) for j, spec in enumerate(page.panels)}

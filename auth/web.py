@@ -55,6 +55,7 @@ from auth.tokens import find_token
 from i18n import t
 from services import LANGUAGE_COOKIE, LANGUAGES, current
 from settings import Settings
+from wall_config import current_walls, wall_panels
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +288,9 @@ def _check_callback(state: _State, principal: Principal) -> Response | None:
             return _refuse(403, "this page is for administrators")
         return None
     if principal.kind == "kiosk":
-        return None if output in state.kiosk_outputs() else _refuse(403, "a kiosk shows its wall only")
+        if output not in state.kiosk_outputs() or not _own_panels(state, principal, body):
+            return _refuse(403, "a kiosk shows its wall only")
+        return None
     module = getattr(entry.get("callback"), "__module__", "") or ""
     if module.startswith(ADMIN_CALLBACK_MODULE_PREFIX) and not principal.can("admin"):
         _audit_denied(principal, "admin_callback", output[:200])
@@ -301,6 +304,30 @@ def _check_callback(state: _State, principal: Principal) -> Response | None:
         if "cacheKey" not in request.args:  # not the polls of a background callback
             g.audit = (name, "", _callback_detail(body))
     return None
+
+
+def _own_panels(state: _State, principal: Principal, body: dict[str, Any]) -> bool:
+    """Whether every panel a wall refresh asks for is a panel of the kiosk's wall, with its options.
+
+    The panels' options travel in the request (the page's stores): without this check a kiosk
+    could ask for any panel kind with options of its choosing, not only its own wall's.
+    """
+    wall = current_walls(state.settings.walls_file).get(principal.wall or "")
+    if wall is None:
+        return False
+    own = {pid: (spec.show, json.dumps(spec.parsed_options().model_dump(), sort_keys=True, default=str))
+           for pid, spec in wall_panels(wall).items()}
+    for group in body.get("state") or []:
+        for item in group if isinstance(group, list) else [group]:
+            ident = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(ident, dict) or ident.get("role") != "opts":
+                continue
+            expected = own.get(str(ident.get("panel")))
+            value = item.get("value")
+            if (expected is None or expected[0] != ident.get("kind") or not isinstance(value, dict)
+                    or json.dumps(value.get("options"), sort_keys=True, default=str) != expected[1]):
+                return False
+    return True
 
 
 def _secret(name: Any) -> bool:

@@ -12,7 +12,7 @@ from components.panels import panel_kind, title
 from components.query import single_values
 from i18n import LOCALES, t
 from services import current, current_language
-from wall_config import PageSpec, WallSpec, current_walls
+from wall_config import PageSpec, WallSpec, current_walls, panel_id
 
 dash.register_page(__name__, path_template="/wall/<name>", title="Màn hình tường", order=90)
 
@@ -60,7 +60,7 @@ def layout(name: str | None = None, kiosk: str = "", lang: str = "", **_query: s
 
 def _page(index: int, page: PageSpec, lang: str, wall: WallSpec) -> html.Div:
     return html.Div(
-        [_panel(f"p{index}-{i}", spec, lang, page, wall) for i, spec in enumerate(page.panels)],
+        [_panel(panel_id(index, i), spec, lang, page, wall) for i, spec in enumerate(page.panels)],
         id={"role": "wall-page", "index": index},
         className="wall-page is-active" if index == 0 else "wall-page",
         style={"gridTemplateColumns": f"repeat({page.grid.columns}, minmax(0, 1fr))",

@@ -221,11 +221,13 @@ def ack_call(client: Any, app: Any, alert: int, **kw: Any) -> TestResponse:
     return dash_call(client, app, callback_key(app, name="acknowledge_selected"), inputs, state, **kw)
 
 
-def wall_refresh_call(client: Any, app: Any, **kw: Any) -> TestResponse:
-    """The wall's refresh of its "sources" panels, for one panel (p0-4 of the overview wall)."""
+def wall_refresh_call(client: Any, app: Any, panel: str = "p0-4", options: dict | None = None,
+                      **kw: Any) -> TestResponse:
+    """The wall's refresh of its "sources" panels, for one panel (by default p0-4 of the overview
+    wall, with the options that wall gives it)."""
     kind = panel_kind("sources")
-    panel = "p0-4"
-    opts = {"options": kind.Options().model_dump(), "lang": "en", "refresh": 30, "screen_share": 1.0}
+    opts = {"options": kind.Options().model_dump() if options is None else options, "lang": "en", "refresh": 30,
+            "screen_share": 1.0}
     inputs = [{"id": {"role": "tick", "kind": "sources"}, "property": "n_intervals", "value": 1},
               {"id": "wall-viewport", "property": "data", "value": {"h": 1080, "screen_rows": 1}}]
     state = [[{"id": {"role": "opts", "kind": "sources", "panel": panel}, "property": "data", "value": opts}],
@@ -749,3 +751,19 @@ def test_single_sign_on_behind_the_forwarding_proxy(make_app: Callable[..., Any]
     headers = {"X-Remote-User": "olga", "X-Forwarded-For": "203.0.113.9"}
     assert client.get("/api/v1/alerts", headers=headers, environ_base=env("10.0.0.2")).status_code == 200
     assert client.get("/api/v1/alerts", headers=headers, environ_base=env("10.0.0.3")).status_code == 401
+
+
+def test_a_kiosk_gets_its_own_panels_only(make_app: Callable[..., Any], engine: Engine) -> None:
+    from wall_config import current_walls, wall_panels
+
+    app = make_app()
+    _token, secret = create_token(engine, "kiosk", "lobby", wall="overview", actor="tests", now=T0)
+    client = app.server.test_client()
+    assert client.get(f"/wall/overview?kiosk=1&token={secret}").status_code == 302
+    assert wall_refresh_call(client, app).status_code == 200  # p0-4: the overview wall's sources panel
+    # The same panel with options the wall does not give it, or a panel id the wall lacks: refused.
+    forged = wall_refresh_call(client, app, options={"rows": 3})
+    assert forged.status_code == 403
+    assert wall_refresh_call(client, app, panel="p9-9").status_code == 403
+    overview = wall_panels(current_walls(ROOT / "config" / "walls.yaml")["overview"])
+    assert overview["p0-4"].show == "sources"
