@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import wraps
@@ -62,8 +63,10 @@ log = logging.getLogger(__name__)
 KIOSK_COOKIE = "opsc_kiosk"
 RENDER_COOKIE = "opsc_render"
 SESSION_COOKIE = "opsc_session"
-# Browsers keep a cookie at most 400 days; each load of the wall page renews it.
+# Browsers keep a cookie at most 400 days: the kiosk cookie is renewed with each load of the wall
+# and once a day by its refreshes (KIOSK_DAY_COOKIE says when it last was).
 KIOSK_COOKIE_SECONDS = 400 * 86400
+KIOSK_DAY_COOKIE = "opsc_kiosk_day"
 RENDER_PASS_SECONDS = 15 * 60
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -160,6 +163,8 @@ def identify(settings: Settings, key: str) -> Principal | None:
     if kiosk:
         token = find_token(engine, kiosk)
         if token is not None and token.kind == "kiosk":
+            if request.cookies.get(KIOSK_DAY_COOKIE) != _today():
+                g.set_kiosk = kiosk  # renewed once a day: a wall that never reloads never expires
             return Principal("kiosk", f"kiosk:{token.name}", "viewer", wall=token.wall, token_id=token.id,
                              label=token.name)
     render = request.cookies.get(RENDER_COOKIE)
@@ -191,6 +196,10 @@ def _proxy_user(settings: Settings, engine: Any) -> Principal | None:
         g.sso_refused = name
         return None
     return Principal("user", user.username, user.role, user_id=user.id, label=user.label)
+
+
+def _today() -> str:
+    return str(int(time.time() // 86400))
 
 
 def current_principal() -> Principal | None:
@@ -259,7 +268,7 @@ def _before() -> Response | None:
         return _refuse(401, "sign in first")
     if principal.kind == "kiosk":
         if kiosk_page_allowed(principal, path):
-            g.set_kiosk = request.cookies.get(KIOSK_COOKIE)  # renewed with each load of the wall
+            g.set_kiosk = request.cookies.get(KIOSK_COOKIE)  # renewed with each load of the wall too
             return None
         return _refuse(403, "a kiosk token shows its wall only")
     if not principal.can(page_role(path)):
@@ -419,6 +428,8 @@ def _after(response: Response) -> Response:
     if kiosk:
         response.set_cookie(KIOSK_COOKIE, kiosk, max_age=KIOSK_COOKIE_SECONDS, httponly=True, samesite="Lax",
                             secure=state.settings.cookie_secure)
+        response.set_cookie(KIOSK_DAY_COOKIE, _today(), max_age=KIOSK_COOKIE_SECONDS, httponly=True,
+                            samesite="Lax", secure=state.settings.cookie_secure)
     pending = g.get("audit")
     if pending and response.status_code < 400 and response.status_code != 204:
         name, target, detail = pending

@@ -767,3 +767,15 @@ def test_a_kiosk_gets_its_own_panels_only(make_app: Callable[..., Any], engine: 
     assert wall_refresh_call(client, app, panel="p9-9").status_code == 403
     overview = wall_panels(current_walls(ROOT / "config" / "walls.yaml")["overview"])
     assert overview["p0-4"].show == "sources"
+
+
+def test_a_kiosk_cookie_is_renewed_once_a_day_by_the_walls_refreshes(app: Any, engine: Engine) -> None:
+    _token, secret = create_token(engine, "kiosk", "lobby", wall="overview", actor="tests", now=T0)
+    kiosk = app.server.test_client()
+    assert kiosk.get(f"/wall/overview?kiosk=1&token={secret}").status_code == 302
+    # Renewed today already: a refresh sets no cookie (no bytes spent on every refresh).
+    assert set_cookies(wall_refresh_call(kiosk, app), "opsc_kiosk") == []
+    # A day later (the day cookie says yesterday): the next refresh renews it for 400 days more.
+    kiosk.set_cookie("opsc_kiosk_day", "1")
+    (renewed,) = set_cookies(wall_refresh_call(kiosk, app), "opsc_kiosk")
+    assert "Max-Age=34560000" in renewed
