@@ -216,12 +216,20 @@ def station_hourly(engine: Engine, code: str, start: datetime, end: datetime) ->
 def newest_reading(engine: Engine, subtypes: tuple[str, ...], now: datetime,
                    lookback: timedelta = timedelta(hours=48)) -> datetime | None:
     """Time of the newest reading (any quality) of any station of ``subtypes``: how current a
-    panel built from those stations is. Reads the hourly roll-up, one index range per series."""
+    panel built from those stations is. Reads the hourly roll-up: for each series its newest
+    hour (one step down the primary key), not every hour of the look-back (bench/national.py)."""
     since = int((now - lookback).timestamp()) // HOUR * HOUR
+    newest = (
+        select(hourly.c.last_ts)
+        .where(hourly.c.series_id == series.c.id, hourly.c.hour_ts >= since)
+        .order_by(hourly.c.hour_ts.desc())
+        .limit(1)
+        .correlate(series)
+        .scalar_subquery()
+    )
     query = (
-        select(func.max(hourly.c.last_ts))
-        .select_from(series.join(entities, entities.c.id == series.c.entity_id)
-                     .join(hourly, and_(hourly.c.series_id == series.c.id, hourly.c.hour_ts >= since)))
+        select(func.max(newest))
+        .select_from(series.join(entities, entities.c.id == series.c.entity_id))
         .where(entities.c.kind == "station", entities.c.subtype.in_(subtypes))
     )
     with engine.connect() as conn:

@@ -28,4 +28,7 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     # pre_ping: a restarted PostgreSQL leaves dead pooled connections; recover without a restart.
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # jit off: the reads are short and repeated; compiling them cost 80-145 ms each on the
+    # national-scale store, more than the queries themselves (bench/national.py).
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         connect_args={"options": "-c jit=off"})

@@ -156,6 +156,10 @@ hourly = Table(
     Column("last_ts", BigInteger, nullable=False),  # newest reading, any quality
     Column("last_value", Float),
     Column("last_valid_ts", BigInteger),  # newest "measuring" reading: online/offline
+    # The screens read an hour range across every station: without this they scanned the whole
+    # table (bench/national.py). Roll-ups are written in hour order, so on PostgreSQL a BRIN
+    # index (kilobytes) serves as well as a B-tree (tens of MB); SQLite has only B-trees.
+    Index("ix_hourly_hour_ts", "hour_ts", postgresql_using="brin"),
 )
 
 quarantine = Table(
