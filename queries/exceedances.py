@@ -41,6 +41,7 @@ from sqlalchemy import Engine, select
 
 from limits import Limits, unit_factor
 from queries.stations import STATION_TYPES, TYPE_NAMES
+from store.fetch import driver_rows
 from store.rollups import HOUR
 from store.schema import entities, hourly, series
 
@@ -119,15 +120,15 @@ def exceedances(
         ).all()
         if not series_rows:
             return []
-        result = conn.execute(
+        result = driver_rows(conn, (
             select(hourly.c.series_id, hourly.c.hour_ts, hourly.c.n_valid, hourly.c.mean, hourly.c.min, hourly.c.max)
             .join(series, series.c.id == hourly.c.series_id)
             .join(entities, entities.c.id == series.c.entity_id)
             .where(*in_scope, hourly.c.n_valid > 0, hourly.c.mean.is_not(None),
                    hourly.c.hour_ts >= fetch_from, hourly.c.hour_ts < int(np.ceil(end_ts)))
-        )
+        ))
         # Straight into a numeric array: building a DataFrame from millions of rows is the slow part.
-        frame = pd.DataFrame(np.fromiter((tuple(r) for r in result), dtype=_HOUR_ROW))
+        frame = pd.DataFrame(np.fromiter(result, dtype=_HOUR_ROW))
     if frame.empty:
         return []
     info = pd.DataFrame(series_rows, columns=["series_id", "entity_id", "metric", "unit"])
