@@ -167,6 +167,8 @@ def alert_rows(alerts: Iterable[AlertRow], tz: ZoneInfo, lang: str, outfalls: Ma
 
 # Only these columns feed the search box: the search is on subject and message (and the rule's name).
 _NOT_SEARCHED = {"function": "null"}
+# Wrapped text at a reading line height (the theme's is the row's height, 42 px a line).
+_WRAPPED = {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}
 
 
 def _time_column(field: str, header: str, width: int) -> dict[str, Any]:
@@ -188,16 +190,15 @@ def alerts_grid(grid_id: str, lang: str, search: str = "") -> dag.AgGrid:
          # The search reads the plain name and code, not the escaped Markdown.
          "getQuickFilterText": {"function": "params.data.subject + ' ' + params.data.subject_code"}},
         {"field": "rule", "headerName": t("alerts.col.rule", lang), "flex": 1, "minWidth": 170, "wrapText": True,
-         "autoHeight": True, "getQuickFilterText": {"function": "params.data.rule"}},
+         "autoHeight": True, "getQuickFilterText": {"function": "params.data.rule"}, "cellStyle": _WRAPPED},
         {"field": "message", "headerName": t("alerts.col.message", lang), "flex": 2, "minWidth": 240, "wrapText": True,
-         "autoHeight": True, "getQuickFilterText": {"function": "params.data.message"},
-         "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}},
+         "autoHeight": True, "getQuickFilterText": {"function": "params.data.message"}, "cellStyle": _WRAPPED},
         _time_column("started", t("alerts.col.started", lang), 145),
         {"field": "value", "headerName": t("alerts.col.value", lang), "width": 140, "type": "rightAligned"},
         {"field": "ack_by", "headerName": t("alerts.col.ack_by", lang), "width": 150},
         _time_column("ack_at", t("alerts.col.ack_at", lang), 145),
         {"field": "ack_note", "headerName": t("alerts.col.ack_note", lang), "flex": 1, "minWidth": 160,
-         "wrapText": True, "autoHeight": True},
+         "wrapText": True, "autoHeight": True, "cellStyle": _WRAPPED},
         _time_column("resolved", t("alerts.col.resolved", lang), 145),
     ]
     return dag.AgGrid(
