@@ -251,6 +251,8 @@ _BAD_FILES = {
     "duplicate name": (("channels:\n  - name: a\n    kind: webhook\n    url: http://x/y\n"
                         "  - name: a  # here\n    kind: webhook\n    url: http://x/z\n"),
                        ["'a' is already used at line 2"]),
+    "unusable url": ("channels:\n  - name: a\n    kind: webhook\n    url: http://[::1/hook  # here\n",
+                     ["not a usable address"]),
     "unset secret": (("channels:\n  - name: a\n    kind: webhook\n    url: http://x/y\n"
                       "    headers_from_env: {Authorization: OPSC_TEST_UNSET_VAR}  # here\n"),
                      ["OPSC_TEST_UNSET_VAR is not set"]),
@@ -345,6 +347,8 @@ def test_an_email_arrives_with_its_utf8_subject_addresses_and_message_id(
     # On the wire the headers are plain ASCII (RFC 2047), whatever the server supports.
     head = re.split(rb"\r?\n\r?\n", envelope.original_content, maxsplit=1)[0]  # type: ignore[arg-type]
     assert head.isascii() and b"=?utf-8?" in head
+    # The body too (quoted-printable): no server has to take 8-bit mail unannounced.
+    assert envelope.original_content.isascii() and mail["Content-Transfer-Encoding"] == "quoted-printable"
     assert row.state == "sent"
 
 
@@ -610,8 +614,10 @@ def test_the_delivery_job_refuses_a_bad_file_at_start_up(tmp_path: Path, engine:
 def test_an_unexpected_sender_error_counts_as_a_failed_attempt(
     tmp_path: Path, engine: Engine, rules: RuleSet
 ) -> None:
-    # The file's pattern accepts this URL, but httpx refuses it with InvalidURL (not an HTTPError).
-    config = channels(tmp_path, hook_channel("http://[::1/hook", retry={"max_attempts": 2, "backoff": "1m"}))
+    # An address httpx refuses with InvalidURL (not an HTTPError) when sending; the file check
+    # refuses it too, so it is put in after loading, as any unforeseen sender error would arise.
+    config = channels(tmp_path, hook_channel("http://127.0.0.1:9/hook", retry={"max_attempts": 2, "backoff": "1m"}))
+    object.__setattr__(config.channels[0], "url", "http://[::1/hook")  # the models are frozen
     enqueue(engine, config, T0 - M)
     fire(engine, rules, T0, "HNI-WW-01")
 

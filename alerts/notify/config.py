@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+import httpx
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from alerts.rules import SEVERITIES, Duration
 from store.schema import NOTIFICATION_EVENTS
@@ -113,6 +114,18 @@ class WebhookChannel(_Channel):
     headers: dict[str, str] = {}
     headers_from_env: dict[str, EnvName] = {}
     timeout: Positive = 10
+
+    @field_validator("url")
+    @classmethod
+    def _parsable(cls, value: str) -> str:
+        # What httpx would refuse at the first alert (a bad port, an unclosed [IPv6]) is refused now.
+        try:
+            parsed = httpx.URL(value)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"not a usable address: {exc}") from None
+        if not parsed.host:
+            raise ValueError("the address names no host")
+        return value
 
     def env_names(self) -> dict[tuple[str, ...], str]:
         return {("headers_from_env", header): var for header, var in self.headers_from_env.items()}

@@ -44,7 +44,9 @@ def build_email(channel: EmailChannel, message: Message, key: str, now: datetime
     mail["Subject"] = message.subject
     mail["Date"] = rfc2822_date(now)
     mail["Message-ID"] = f"<{key}@{domain}>"
-    mail.set_content(message.text, charset="utf-8")
+    # Quoted-printable: 7-bit on the wire, so a strict server that expects BODY=8BITMIME (which
+    # smtplib does not announce) still takes Vietnamese text.
+    mail.set_content(message.text, charset="utf-8", cte="quoted-printable")
     return mail
 
 
