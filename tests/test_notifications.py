@@ -575,6 +575,21 @@ def test_a_channel_added_later_does_not_receive_earlier_history(
     assert [r.alert_id for r in outbox(engine, "new")] == [later]
 
 
+def test_a_channel_switched_back_on_sends_nothing_from_while_it_was_off(
+    tmp_path: Path, engine: Engine, rules: RuleSet, hook: WebhookReceiver
+) -> None:
+    enqueue(engine, channels(tmp_path, hook_channel(hook.url)), T0 - M)
+    off = channels(tmp_path, hook_channel(hook.url, enabled=False))
+    fire(engine, rules, T0, "HNI-WW-01")
+    deliver_pending(engine, off, T0)  # off: the cursor moves on, nothing is queued
+    on = channels(tmp_path, hook_channel(hook.url))
+    # Back on one minute later: the alert is well inside the 10-minute look-back, yet not sent.
+    assert deliver_pending(engine, on, T0 + M).messages == 0
+    (later,) = fire(engine, rules, T0 + 2 * M, "HNI-WW-02")
+    deliver_pending(engine, on, T0 + 2 * M)
+    assert [alert_ids(b) for b in hook.delivered()] == [[later]]
+
+
 # --------------------------------------------------------------------------- 10. the scheduler's job
 
 

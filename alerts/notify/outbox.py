@@ -5,7 +5,7 @@ transition) after each channel's cursor and inserts one ``notifications`` row pe
 channel and event that the channel wants, then advances the cursor — one transaction,
 and the unique (channel, event) key makes a repeat harmless. So a crash anywhere loses
 no transition and duplicates none; a new channel starts from the events after it first
-appeared.
+appeared, and a channel switched back on from the events after that.
 
 Delivering, per enabled channel, at ``now``:
 
@@ -87,8 +87,12 @@ def enqueue(engine: Engine, config: Notifications, now: datetime) -> int:
             if channel.enabled:
                 created += _enqueue_channel(conn, channel, cursor.first_event_id, cursor.last_event_id, newest, now)
             if newest > cursor.last_event_id:
+                # A disabled channel starts again from here too (first_event_id), so switching it
+                # back on sends nothing of what happened while it was off, look-back included.
+                moved = {"last_event_id": newest} if channel.enabled else {"last_event_id": newest,
+                                                                           "first_event_id": newest}
                 conn.execute(update(notification_cursors).where(notification_cursors.c.channel == channel.name)
-                             .values(last_event_id=newest))
+                             .values(**moved))
     if created:
         log.info("notifications: %d queued", created)
     return created
