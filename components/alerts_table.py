@@ -17,6 +17,7 @@ from components.alert_list import SEVERITIES
 from components.area import AREA_PATHS
 from components.grids import category_style, paged_options
 from components.links import md_escape
+from components.query import first_value
 from i18n import format_number, format_time, t
 from kpis.catalogue import Kpi
 from queries.alerts import AlertEvent, AlertRow, SilenceRow
@@ -47,22 +48,15 @@ class AlertFilters:
     search: str = ""
 
 
-def _first(value: str | list[str] | None) -> str:
-    """Dash hands a repeated query parameter over as a list: the first one counts."""
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return (value or "").strip()
-
-
 def parse_filters(query: Mapping[str, str | list[str]]) -> AlertFilters:
     """The filters in the URL's query parameters; an unknown value falls back to the default
     rather than failing, so an old or mistyped bookmark still opens the page."""
-    state = _first(query.get("state")).lower()
-    severity = _first(query.get("severity")).lower()
+    state = first_value(query.get("state")).strip().lower()
+    severity = first_value(query.get("severity")).strip().lower()
     return AlertFilters(
         state=state if state in STATE_FILTERS else DEFAULT_STATE,
         severity=severity if severity in SEVERITIES else None,
-        search=_first(query.get("q"))[:200],
+        search=first_value(query.get("q")).strip()[:200],
     )
 
 
