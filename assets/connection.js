@@ -27,8 +27,15 @@
     if (url.indexOf("_dash-update-component") === -1) return request;
     return request.then(
       function (response) {
+        // A desktop whose sign-in has ended (auth/web.py answers 401) goes to the sign-in page and
+        // back here afterwards, instead of showing a picture that silently stops updating. A wall
+        // (/wall/...) never does: it keeps its last picture and says so (a revoked kiosk token).
+        if (response.status === 401 && location.pathname.indexOf("/wall/") !== 0) {
+          location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+          return response;
+        }
         // A proxy in front answers 502-504 while the app is down; a 500 is a bug, not a lost link.
-        const down = response.status >= 502 && response.status <= 504;
+        const down = (response.status >= 502 && response.status <= 504) || response.status === 401;
         if (!down) lastAnswer = new Date();
         setLost(down);
         return response;
