@@ -32,7 +32,7 @@
         // (/wall/...) never does: it keeps its last picture and says so (a revoked kiosk token).
         if (response.status === 401 && location.pathname.indexOf("/wall/") !== 0) {
           location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
-          return response;
+          return new Promise(function () {});  // the page is leaving: Dash need not handle the refusal
         }
         // A proxy in front answers 502-504 while the app is down; a 500 is a bug, not a lost link.
         const down = (response.status >= 502 && response.status <= 504) || response.status === 401;
