@@ -492,12 +492,18 @@ def _rate_of_change(rule: RateOfChangeRule, ctx: _Context) -> list[Condition]:
         judged = judge_change(points, rule.window, rule.change, clear, rule.direction, ctx.now_ts - ctx.fresh(station))
         if judged is None:
             continue
-        status, delta = judged
-        sign = "+" if delta >= 0 else "−"
-        u = f" {unit}" if unit else ""
-        text = f"{rule.metric} {sign}{_number(abs(delta))}{u} / {window_text} (≥ {_number(rule.change)}{u})"
-        verdicts.append(_Verdict(station, status, delta, rule.change, abs(delta) / rule.change, text))
+        verdicts.append(change_verdict(rule, station, unit, judged, window_text))
     return _by_scope(rule, verdicts, ctx)
+
+
+def change_verdict(rule: RateOfChangeRule, station: _Station, unit: str, judged: tuple[str, float],
+                   window_text: str) -> _Verdict:
+    """One station's verdict under a rate-of-change rule, from :func:`judge_change`'s (status, delta)."""
+    status, delta = judged
+    sign = "+" if delta >= 0 else "−"
+    u = f" {unit}" if unit else ""
+    text = f"{rule.metric} {sign}{_number(abs(delta))}{u} / {window_text} (≥ {_number(rule.change)}{u})"
+    return _Verdict(station, status, delta, rule.change, abs(delta) / rule.change, text)
 
 
 def _station_offline(rule: StationOfflineRule, ctx: _Context) -> list[Condition]:

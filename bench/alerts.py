@@ -81,6 +81,7 @@ from alerts.evaluate import (  # noqa: E402
     _number,
     _threshold_of,
     _Verdict,
+    change_verdict,
     current_conditions,
     evaluate,
     judge_change,
@@ -394,11 +395,7 @@ def _naive_change(conn: Connection, rule: RateOfChangeRule, ctx: _Context) -> li
         judged = judge_change(points, rule.window, rule.change, clear, rule.direction, ctx.now_ts - ctx.fresh(station))
         if judged is None:
             continue
-        status, delta = judged
-        sign = "+" if delta >= 0 else "−"
-        u = f" {unit}" if unit else ""
-        text = f"{rule.metric} {sign}{_number(abs(delta))}{u} / {window_text} (≥ {_number(rule.change)}{u})"
-        verdicts.append(_Verdict(station, status, delta, rule.change, abs(delta) / rule.change, text))
+        verdicts.append(change_verdict(rule, station, unit, judged, window_text))
     return _by_scope(rule, verdicts, ctx)
 
 

@@ -93,12 +93,10 @@ from queries.entities import entity_counts, entity_names  # noqa: E402
 from queries.exceedances import (  # noqa: E402
     TYPES,
     Exceedance,
-    _ambient,
-    _discharge,
     _permit_metrics,
     by_site,
     exceedances,
-    valid_hours,
+    judge_hours,
 )
 from queries.health import system_health  # noqa: E402
 from queries.station_health import StationDay, _ratio, completeness_by_province, station_health  # noqa: E402
@@ -378,34 +376,7 @@ def naive_exceedances(engine: Engine, limits: Any, start: datetime, end: datetim
     frame = pd.DataFrame(rows, columns=["series_id", "hour_ts", "n_valid", "mean", "min", "max"])
     if frame.empty:
         return []
-    info = pd.DataFrame(series_rows, columns=["series_id", "entity_id", "metric", "unit"])
-    info["type"] = info["entity_id"].map({i: TYPE_NAMES.get(s.subtype, s.subtype) for i, s in stations.items()})
-    hours = valid_hours(frame, info, limits)
-    found = []
-    air = hours[hours["type"] == "air"]
-    if len(air):
-        found.append(_ambient(air, limits, tz, fetch_from, end_ts, start_ts))
-    water = hours[hours["type"] == "wastewater"]
-    if len(water):
-        found.append(_discharge(water, limits, tz, start_ts, end_ts, stations))
-    found = [f for f in found if len(f)]
-    if not found:
-        return []
-    hits = pd.concat(found, ignore_index=True)
-    hits["code"] = hits["entity_id"].map({i: s.code for i, s in stations.items()})
-    hits = hits.sort_values(["wstart", "code", "metric", "period"], kind="stable")
-    out = []
-    for r in hits.itertuples(index=False):
-        s = stations[r.entity_id]
-        out.append(Exceedance(
-            station_code=s.code, station_name=s.name, type=TYPE_NAMES.get(s.subtype, s.subtype),
-            facility_code=(s.meta or {}).get("facility") if s.subtype == "wastewater" else None,
-            province_code=s.province_code, metric=r.metric, unit=r.limit_unit, period=r.period,
-            window_start=datetime.fromtimestamp(int(r.wstart), timezone.utc),
-            window_end=datetime.fromtimestamp(int(r.wend), timezone.utc), value=float(r.value), limit=float(r.limit),
-            ratio=float(r.value) / float(r.limit), bound=r.bound, regulation=r.regulation, basis=r.basis,
-            hours=int(r.hours)))
-    return out
+    return judge_hours(frame, series_rows, stations, limits, tz, fetch_from, start_ts, end_ts)
 
 
 def sites(found: list[Exceedance], engine: Engine):  # noqa: ANN201 - what _exceedances_by_site returns

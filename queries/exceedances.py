@@ -131,6 +131,13 @@ def exceedances(
         frame = pd.DataFrame(np.fromiter(result, dtype=_HOUR_ROW))
     if frame.empty:
         return []
+    return judge_hours(frame, series_rows, stations, limits, tz, fetch_from, start_ts, end_ts)
+
+
+def judge_hours(frame: pd.DataFrame, series_rows: Any, stations: dict[int, Any], limits: Limits, tz: ZoneInfo,
+                fetch_from: int, start_ts: float, end_ts: float) -> list[Exceedance]:
+    """The exceedances in the hourly rows ``frame`` (series_id, hour_ts, n_valid, mean, min, max) of
+    ``series_rows`` (id, entity_id, metric, unit) of ``stations`` (entity id → row), oldest first."""
     info = pd.DataFrame(series_rows, columns=["series_id", "entity_id", "metric", "unit"])
     info["type"] = info["entity_id"].map({i: TYPE_NAMES.get(s.subtype, s.subtype) for i, s in stations.items()})
     hours = valid_hours(frame, info, limits)
