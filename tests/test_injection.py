@@ -89,7 +89,9 @@ class Site:
 def site(engine: Engine, tmp_path: Path) -> Site:
     now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     readings = []
-    for i in range(26 * 4):  # every 15 minutes over the last 26 hours, high enough to exceed QCVN 05
+    # Every 15 minutes over the last 50 hours, high enough to exceed QCVN 05: yesterday (local
+    # time) is a whole 24-hour window, whatever the time of day the tests run at.
+    for i in range(50 * 4):
         ts = now - timedelta(minutes=5 + 15 * i)
         readings.append(Reading(AIR.code, "PM2.5", ts, 150.0 + i % 5, "µg/m³"))
         readings.append(Reading(AIR.code, "NO2", ts, 40.0, "µg/m³"))
