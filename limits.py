@@ -17,6 +17,7 @@ the fix.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
@@ -300,6 +301,7 @@ def _norm_unit(unit: str | None) -> str:
     return text
 
 
+@functools.cache  # a few units, asked once per series and rule by every alert evaluation
 def unit_factor(from_unit: str | None, to_unit: str | None) -> float | None:
     """Multiplier from a series' unit to a limit's unit; 1 when equal or either is blank; None if unknown."""
     a, b = _norm_unit(from_unit), _norm_unit(to_unit)

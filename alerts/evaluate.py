@@ -25,19 +25,24 @@ interval has no condition: its open alert neither persists nor resolves on old d
 """
 from __future__ import annotations
 
+import functools
 import gc
+import json
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, select
 
 from alerts.lifecycle import apply
-from alerts.model import BREACH, CLEAR, HOLDING, Condition, EvaluationResult
+from alerts.model import BREACH, CLEAR, HOLDING, LANGUAGES, Condition, EvaluationResult, Text
 from alerts.rules import (
     CapWarningRule,
     KpiStatusRule,
@@ -57,6 +62,7 @@ from queries.stations import DEFAULT_INTERVAL, last_valid_times
 from queries.warnings import ActiveWarning, active_warnings
 from reference.provinces import province as province_info
 from settings import Settings, load_settings
+from store.fetch import driver_all
 from store.rollups import HOUR
 from store.schema import QUALITY_VALID, alerts, entities, hourly, observations, series
 
@@ -85,8 +91,27 @@ def evaluate(
         raise ValueError("now must be timezone-aware")
     if limits is None:
         limits = current_limits(Settings.model_fields["limits_file"].default)
-    found, warnings = current_conditions(engine, rules, now, limits, tz, catalogue)
-    return apply(engine, rules, found, now, warnings)
+    with _collector_paused():
+        found, warnings = current_conditions(engine, rules, now, limits, tz, catalogue)
+        return apply(engine, rules, found, now, warnings)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (if it runs) for the few hundred milliseconds of an evaluation.
+
+    Tens of thousands of readings become tuples that live through a rule: enough to set
+    off full collections, 40 % of the time of an evaluation of 20,000 series, and again
+    in the lifecycle's transaction (bench/alerts.py). Reference counting still frees
+    everything meanwhile; the collector resumes afterwards.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def current_conditions(
@@ -96,22 +121,13 @@ def current_conditions(
     """The condition of each enabled rule on each subject it can judge at ``now`` (read only), and warnings."""
     ctx = _Context(engine, rules, now, limits, tz, catalogue)
     found: list[Condition] = []
-    # Tens of thousands of readings become tuples that live through a rule: enough to set off
-    # full collections of the cyclic garbage collector, 40 % of the time of an evaluation of
-    # 20,000 series (bench/alerts.py). Reference counting still frees everything meanwhile;
-    # the collector, paused for the few hundred milliseconds of judging, resumes afterwards.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_paused():
         for rule in rules.enabled():
             try:
                 found.extend(_EVALUATORS[type(rule)](rule, ctx))
             except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
                 log.exception("alert rule %s could not be evaluated", rule.id)
                 ctx.warn(f"rule {rule.id}: {exc.__class__.__name__}: {exc}")
-    finally:
-        if collecting:
-            gc.enable()
     return found, ctx.warnings
 
 
@@ -148,7 +164,7 @@ class _Verdict:
     value: float | None
     threshold: float | None
     excess: float  # how far past the threshold, to pick a group's worst member
-    text: str
+    text: Text
 
 
 class _Context:
@@ -168,6 +184,8 @@ class _Context:
         self._checks: dict[tuple[str, str, str], Callable[[float], bool]] = {}
         self._series: dict[tuple[str, tuple[int, ...]], list[tuple[int, _Station, str]]] = {}
         self._read: dict[int, tuple[int, list[Point]]] = {}  # series id → (since, its readings in (since, now])
+        self._newest: dict[tuple[int, int], Point | None] = {}  # (series id, since) → its newest reading
+        self._limits: dict[tuple[str, str, int], Any] = {}  # (rule kind, metric, station id) → its limit today
 
     @property
     def catalogue(self) -> Catalogue:
@@ -214,15 +232,16 @@ class _Context:
     def stations(self) -> dict[int, _Station]:
         if self._stations is None:
             with self.engine.connect() as conn:
-                rows = conn.execute(
+                rows = driver_all(conn, (
                     select(entities.c.id, entities.c.code, entities.c.name, entities.c.subtype,
                            entities.c.province_code, entities.c.meta).where(entities.c.kind == "station")
-                ).all()
+                ))
             self._stations = {}
-            for r in rows:
-                meta = dict(r.meta or {})
-                self._stations[r.id] = _Station(
-                    r.id, r.code, r.name, r.subtype, r.province_code, meta.get("facility"),
+            for id_, code, name, subtype, province, raw in rows:
+                # The driver's JSON: text from SQLite, already parsed by psycopg.
+                meta = (json.loads(raw) if isinstance(raw, str) else raw) or {}
+                self._stations[id_] = _Station(
+                    id_, code, name, subtype, province, meta.get("facility"),
                     int(meta.get("interval_seconds") or DEFAULT_INTERVAL), meta)
         return self._stations
 
@@ -315,40 +334,62 @@ class _Context:
                     found[sid] = points
         if not wanted:
             return found
-        fetched: dict[int, list[Point]] = {}
         with self.engine.connect() as conn:
-            rows = conn.execute(
+            rows = driver_all(conn, (
                 select(observations.c.series_id, observations.c.ts, observations.c.value)
                 .where(observations.c.series_id.in_(wanted), observations.c.ts > since,
                        observations.c.ts <= self.now_ts, observations.c.quality == QUALITY_VALID,
                        observations.c.value.is_not(None))
                 .order_by(observations.c.series_id, observations.c.ts)
-            ).all()
-        for sid, ts, value in rows:
-            points = fetched.get(sid)
-            if points is None:
-                points = fetched[sid] = []
-            points.append((ts, ts, value))
+            ))
+        fetched = {sid: [(ts, ts, value) for _, ts, value in group] for sid, group in groupby(rows, itemgetter(0))}
         for sid in wanted:
             self._read[sid] = (since, fetched.get(sid, []))
         found.update(fetched)
         return found
 
+    def newest_readings(self, series_ids: list[int], since: int) -> dict[int, Point]:
+        """Each series' newest valid reading in (since, now] (series without one are absent).
+
+        One step down the primary key per series: a rule judges most series from their
+        newest value alone, without reading their whole window.
+        """
+        wanted = [sid for sid in series_ids if (sid, since) not in self._newest]
+        if wanted:
+            valid = (observations.c.ts > since, observations.c.ts <= self.now_ts,
+                     observations.c.quality == QUALITY_VALID, observations.c.value.is_not(None))
+            newest_ts = (select(observations.c.ts).where(observations.c.series_id == series.c.id, *valid)
+                         .order_by(observations.c.ts.desc()).limit(1).correlate(series).scalar_subquery())
+            with self.engine.connect() as conn:
+                rows = driver_all(conn, (
+                    select(observations.c.series_id, observations.c.ts, observations.c.value)
+                    .join(series, and_(series.c.id == observations.c.series_id, observations.c.ts == newest_ts))
+                    .where(series.c.id.in_(wanted))
+                ))
+            found = {sid: (ts, ts, value) for sid, ts, value in rows}
+            for sid in wanted:
+                self._newest[(sid, since)] = found.get(sid)
+        return {sid: p for sid in series_ids if (p := self._newest[(sid, since)]) is not None}
+
+    def limit_for(self, kind: str, metric: str, station: _Station, find: Callable[[], Any]) -> Any:
+        """``find()``, the limit of a station's metric today, asked once however many rules need it (pH low and high)."""
+        key = (kind, metric, station.id if kind == "wastewater" else 0)  # an ambient limit is the same for all
+        if key not in self._limits:
+            self._limits[key] = find()
+        return self._limits[key]
+
     def hourly_means(self, series_ids: list[int], since: int) -> dict[int, list[Point]]:
         """Means of valid readings of completed hours starting at or after ``since``, oldest first."""
-        found: dict[int, list[Point]] = {}
         if not series_ids:
-            return found
+            return {}
         with self.engine.connect() as conn:
-            rows = conn.execute(
+            rows = driver_all(conn, (
                 select(hourly.c.series_id, hourly.c.hour_ts, hourly.c.mean)
                 .where(hourly.c.series_id.in_(series_ids), hourly.c.hour_ts >= since,
                        hourly.c.hour_ts <= self.now_ts - HOUR, hourly.c.n_valid > 0, hourly.c.mean.is_not(None))
                 .order_by(hourly.c.series_id, hourly.c.hour_ts)
-            )
-            for sid, hour_ts, mean in rows:
-                found.setdefault(sid, []).append((hour_ts, hour_ts + HOUR, mean))
-        return found
+            ))
+        return {sid: [(h, h + HOUR, mean) for _, h, mean in group] for sid, group in groupby(rows, itemgetter(0))}
 
 
 # --------------------------------------------------------------------------- judging one value series
@@ -400,21 +441,30 @@ def judge_change(
 _VI_SEPARATORS = str.maketrans(",.", ".,")
 
 
-def _number(value: float | None) -> str:
-    """``format_number(value, "vi", 2)`` (1.234,5), without Babel for ordinary values.
+def _number(value: float | None, lang: str) -> str:
+    """``format_number(value, lang, 2)`` (1.234,5 in vi; 1,234.5 in en), without Babel for ordinary values.
 
-    Every verdict's message formats one or two numbers: through Babel that was a third of
+    Every breach's message formats one or two numbers: through Babel that was a third of
     an evaluation of 20,000 series (bench/alerts.py). Same text: ``round`` to 2 digits,
-    thousands grouped by ".", decimal ",", trailing zeros dropped, "-0" for a negative
-    zero as Babel writes it; huge or non-finite values still go through Babel.
+    thousands grouped, trailing zeros dropped, "-0" for a negative zero as Babel writes
+    it; huge or non-finite values still go through Babel.
     """
     if value is None:
-        return format_number(value, "vi", 2)
+        return format_number(value, lang, 2)
     rounded = round(value, 2)
     if not math.isfinite(rounded) or abs(rounded) >= 1e12:
-        return format_number(value, "vi", 2)
-    text = f"{abs(rounded):,.2f}".rstrip("0").rstrip(".").translate(_VI_SEPARATORS)
+        return format_number(value, lang, 2)
+    text = f"{abs(rounded):,.2f}".rstrip("0").rstrip(".")
+    if lang == "vi":
+        text = text.translate(_VI_SEPARATORS)
     return "-" + text if math.copysign(1.0, rounded) < 0 else text
+
+
+def threshold_text(metric: str, value: float, operator: str, threshold: float, unit: str, label: str) -> Text:
+    """"PM2.5 = 80,5 µg/m³ (> 50 µg/m³, QCVN 05:2023 24h)": one value against its threshold."""
+    u = f" {unit}" if unit else ""
+    tail = f", {label}" if label else ""
+    return Text(lambda lang: f"{metric} = {_number(value, lang)}{u} ({operator} {_number(threshold, lang)}{u}{tail})")
 
 
 def _threshold_of(rule: ThresholdRule, station: _Station, unit: str, ctx: _Context) -> tuple[float, str] | None:
@@ -423,12 +473,14 @@ def _threshold_of(rule: ThresholdRule, station: _Station, unit: str, ctx: _Conte
         return rule.value, ""
     day = ctx.now.astimezone(ctx.tz).date()
     if station.subtype == "air":
-        ambient = ctx.limits.ambient_for(rule.metric, rule.limit_period, day)
+        ambient = ctx.limit_for(f"air {rule.limit_period}", rule.metric, station,
+                                lambda: ctx.limits.ambient_for(rule.metric, rule.limit_period, day))
         if ambient is None:
             return None
         value, limit_unit, label = ambient.value, ambient.unit, f"{ambient.regulation} {rule.limit_period}"
     elif station.subtype == "wastewater":
-        discharge = ctx.limits.discharge_limit(rule.metric, station.meta, day)
+        discharge = ctx.limit_for("wastewater", rule.metric, station,
+                                  lambda: ctx.limits.discharge_limit(rule.metric, station.meta, day))
         bound = None if discharge is None else discharge.high if rule.operator == ">" else discharge.low
         if bound is None:
             return None
@@ -458,7 +510,7 @@ def _threshold(rule: ThresholdRule, ctx: _Context) -> list[Condition]:
         since = (ctx.now_ts - rule.for_ - HOUR - slack) // HOUR * HOUR
         values = ctx.hourly_means([t[0] for t in targets], since)
     else:
-        values = ctx.readings([t[0] for t in targets], ctx.now_ts - rule.for_ - slack)
+        values = _reading_windows(rule, targets, ctx.now_ts - rule.for_ - slack, ctx)
     verdicts = []
     for sid, station, unit, threshold, label in targets:
         ok = ctx.plausible(station, rule.metric, unit)
@@ -471,10 +523,34 @@ def _threshold(rule: ThresholdRule, ctx: _Context) -> list[Condition]:
         status, value = judged
         sign = 1 if rule.operator == ">" else -1
         excess = sign * (value - threshold) / (abs(threshold) or 1.0)
-        u = f" {unit}" if unit else ""
-        text = f"{rule.metric} = {_number(value)}{u} ({rule.operator} {_number(threshold)}{u}{', ' + label if label else ''})"
+        text = threshold_text(rule.metric, value, rule.operator, threshold, unit, label)
         verdicts.append(_Verdict(station, status, value, threshold, excess, text))
     return _by_scope(rule, verdicts, ctx)
+
+
+def _reading_windows(rule: ThresholdRule, targets: list[tuple[int, _Station, str, float, str]], since: int,
+                     ctx: _Context) -> dict[int, list[Point]]:
+    """The readings in (since, now] that decide each target series' verdict.
+
+    A series whose newest reading is plausible and not beyond the threshold is judged on
+    that value alone (clear, or holding within the hysteresis band: what came before
+    cannot change it); only the others need their window, to see how long they have
+    been beyond it.
+    """
+    newest = ctx.newest_readings([t[0] for t in targets], since)
+    beyond = (lambda v, limit: v > limit) if rule.operator == ">" else (lambda v, limit: v < limit)
+    values: dict[int, list[Point]] = {}
+    whole = []
+    for sid, station, unit, threshold, _ in targets:
+        point = newest.get(sid)
+        if point is None:
+            continue
+        if beyond(point[2], threshold) or not ctx.plausible(station, rule.metric, unit)(point[2]):
+            whole.append(sid)
+        else:
+            values[sid] = [point]
+    values.update(ctx.readings(whole, since))
+    return values
 
 
 def _rate_of_change(rule: RateOfChangeRule, ctx: _Context) -> list[Condition]:
@@ -484,7 +560,7 @@ def _rate_of_change(rule: RateOfChangeRule, ctx: _Context) -> list[Condition]:
     slack = 2 * max(ctx.fresh(s) for _, s, _ in targets)
     values = ctx.readings([sid for sid, _, _ in targets], ctx.now_ts - rule.window - slack)
     clear = rule.change_clear_level(ctx.rules.defaults.clear_margin)
-    window_text = format_age(timedelta(seconds=rule.window), "vi")
+    window_text = {lang: format_age(timedelta(seconds=rule.window), lang) for lang in LANGUAGES}
     verdicts = []
     for sid, station, unit in targets:
         ok = ctx.plausible(station, rule.metric, unit)
@@ -497,41 +573,55 @@ def _rate_of_change(rule: RateOfChangeRule, ctx: _Context) -> list[Condition]:
 
 
 def change_verdict(rule: RateOfChangeRule, station: _Station, unit: str, judged: tuple[str, float],
-                   window_text: str) -> _Verdict:
-    """One station's verdict under a rate-of-change rule, from :func:`judge_change`'s (status, delta)."""
+                   window_text: dict[str, str]) -> _Verdict:
+    """One station's verdict under a rate-of-change rule, from :func:`judge_change`'s (status, delta).
+
+    ``window_text``: the rule's window in words, per language.
+    """
     status, delta = judged
     sign = "+" if delta >= 0 else "−"
     u = f" {unit}" if unit else ""
-    text = f"{rule.metric} {sign}{_number(abs(delta))}{u} / {window_text} (≥ {_number(rule.change)}{u})"
+    text = Text(lambda lang: f"{rule.metric} {sign}{_number(abs(delta), lang)}{u} / {window_text[lang]} "
+                             f"(≥ {_number(rule.change, lang)}{u})")
     return _Verdict(station, status, delta, rule.change, abs(delta) / rule.change, text)
+
+
+# Babel is slow, and the offline stations of an evaluation share a few intervals and
+# 5-minute reading times; every evaluation composes the messages of the open alerts again.
+@functools.lru_cache(maxsize=1024)
+def _time_words(at: datetime, tz: ZoneInfo, lang: str) -> str:
+    return format_time(at, tz, lang)
+
+
+@functools.lru_cache(maxsize=256)
+def _intervals_words(after_intervals: float, interval_seconds: int, lang: str) -> str:
+    return t("alert.msg.over_intervals", lang, n=format_number(after_intervals, lang, 1),
+             interval=format_age(timedelta(seconds=interval_seconds), lang))
+
+
+def offline_text(last_valid_at: datetime | None, interval_seconds: int, after_intervals: float, tz: ZoneInfo) -> Text:
+    """"Không có dữ liệu hợp lệ từ 06/12/2026 07:05 (quá 3 × 5 phút)": why a station counts as offline."""
+    def compose(lang: str) -> str:
+        head = (t("alert.msg.no_valid_data", lang) if last_valid_at is None
+                else t("alert.msg.no_valid_since", lang, time=_time_words(last_valid_at, tz, lang)))
+        return head + _intervals_words(after_intervals, interval_seconds, lang)
+    return Text(compose)
 
 
 def _station_offline(rule: StationOfflineRule, ctx: _Context) -> list[Condition]:
     online = ctx.online_status(rule.after_intervals)
     verdicts = []
-    after = format_number(rule.after_intervals, "vi", 1)
-    # Babel is slow and the stations share a few intervals and 5-minute reading times: format each once.
-    ages: dict[int, str] = {}
-    times: dict[datetime, str] = {}
     for station in ctx.select(rule):
         status = online.get(station.code)
         if status is None:
             continue
         limit = timedelta(seconds=status.interval_seconds * rule.after_intervals)
-        if status.last_valid_at is None:
-            minutes = None
-            text = "Không có dữ liệu hợp lệ trong 7 ngày qua"
-        else:
-            minutes = (ctx.now - status.last_valid_at).total_seconds() / 60
-            if status.last_valid_at not in times:
-                times[status.last_valid_at] = format_time(status.last_valid_at, ctx.tz)
-            text = f"Không có dữ liệu hợp lệ từ {times[status.last_valid_at]}"
-        if status.interval_seconds not in ages:
-            ages[status.interval_seconds] = format_age(timedelta(seconds=status.interval_seconds))
-        text += f" (quá {after} × {ages[status.interval_seconds]})"
+        last = status.last_valid_at
+        minutes = None if last is None else (ctx.now - last).total_seconds() / 60
         verdicts.append(_Verdict(
             station, BREACH if status.status == "offline" else CLEAR, None if minutes is None else round(minutes, 1),
-            limit.total_seconds() / 60, float("inf") if minutes is None else minutes, text))
+            limit.total_seconds() / 60, float("inf") if minutes is None else minutes,
+            offline_text(last, status.interval_seconds, rule.after_intervals, ctx.tz)))
     return _by_scope(rule, verdicts, ctx)
 
 
@@ -544,19 +634,39 @@ def _source_failing(rule: SourceFailingRule, ctx: _Context) -> list[Condition]:
         stale = rule.stale and s.status == "stale"
         if failing:
             status = BREACH
-            message = f"{s.consecutive_failures} lần lấy dữ liệu lỗi liên tiếp; lỗi cuối: {(s.last_error or '')[:300]}"
+            message = _source_text("alert.msg.source_failures", n=s.consecutive_failures, error=(s.last_error or "")[:300])
         elif stale:
             status = BREACH
-            since = format_time(s.last_success_at, ctx.tz) if s.last_success_at else "—"
-            message = (f"Không lấy được dữ liệu từ {since} (quá {format_number(rule.stale_after_intervals, 'vi', 1)} × "
-                       f"{format_age(timedelta(seconds=s.interval_seconds))})")
+            message = _stale_text(s.last_success_at, s.interval_seconds, rule.stale_after_intervals, ctx.tz)
         else:
             # Recovered (or disabled): clear. Failing fewer times than the rule's count: hold an open alert.
             status = CLEAR if s.status in ("ok", "disabled") else HOLDING
-            message = f"{s.consecutive_failures} lần lỗi liên tiếp" if s.consecutive_failures else "Hoạt động bình thường"
+            message = (_source_text("alert.msg.source_errors", n=s.consecutive_failures) if s.consecutive_failures
+                       else _source_text("alert.msg.source_ok"))
         found.append(Condition(rule.id, "source", s.name, s.name, status, float(s.consecutive_failures),
                                float(rule.failures), message))
     return found
+
+
+def _source_text(key: str, **values: object) -> Text:
+    return Text(lambda lang: t(key, lang, **values))
+
+
+def _stale_text(last_success_at: datetime | None, interval_seconds: int, after_intervals: float, tz: ZoneInfo) -> Text:
+    def compose(lang: str) -> str:
+        since = format_time(last_success_at, tz, lang) if last_success_at else "—"
+        return t("alert.msg.source_stale", lang, since=since) + _intervals_words(after_intervals, interval_seconds, lang)
+    return Text(compose)
+
+
+def _kpi_text(v: KpiValue, tz: ZoneInfo) -> Text:
+    """"72,5 %: đỏ (đạt 90 %, không đạt 75 %), kỳ từ …": a KPI's value and status against its thresholds."""
+    assert v.thresholds is not None
+    green, red = v.thresholds
+    u = f" {v.unit}" if v.unit else ""
+    return Text(lambda lang: t(
+        "alert.msg.kpi_status", lang, value=f"{_number(v.value, lang)}{u}", status=t(f"kpi.status.{v.status}", lang),
+        green=f"{_number(green, lang)}{u}", red=f"{_number(red, lang)}{u}", since=format_time(v.period_start, tz, lang)))
 
 
 def _kpi_status(rule: KpiStatusRule, ctx: _Context) -> list[Condition]:
@@ -581,11 +691,8 @@ def _kpi_status(rule: KpiStatusRule, ctx: _Context) -> list[Condition]:
                     break
         assert v.thresholds is not None
         green, red = v.thresholds
-        u = f" {v.unit}" if v.unit else ""
-        message = t("alert.msg.kpi_status", "vi", value=f"{_number(v.value)}{u}", status=t(f"kpi.status.{v.status}"),
-                    green=f"{_number(green)}{u}", red=f"{_number(red)}{u}", since=format_time(v.period_start, ctx.tz))
         threshold = red if rule.status == "red" else green
-        found.append(Condition(rule.id, "kpi", kpi.code, kpi.name_vi, status, v.value, threshold, message))
+        found.append(Condition(rule.id, "kpi", kpi.code, kpi.name_vi, status, v.value, threshold, _kpi_text(v, ctx.tz)))
     watched = {k.code for k in kpis}
     # A KPI dropped from the rule or the catalogue: its open alert would otherwise stay open forever.
     found += [Condition(rule.id, kind, code, name, CLEAR, value, None, "")
@@ -593,9 +700,16 @@ def _kpi_status(rule: KpiStatusRule, ctx: _Context) -> list[Condition]:
     return found
 
 
-def _warning_text(w: ActiveWarning, ctx: _Context) -> str:
-    until = format_time(w.expires, ctx.tz) if w.expires else t("alert.msg.cap_no_expiry")
-    return t("alert.msg.cap_warning", "vi", headline=w.headline, level=t(f"warning.level.{w.level}"), until=until)
+def _warning_text(warnings: list[ActiveWarning], tz: ZoneInfo) -> Text:
+    """The most severe warning's headline, level and end, and how many more are in force."""
+    w = warnings[0]
+
+    def compose(lang: str) -> str:
+        until = format_time(w.expires, tz, lang) if w.expires else t("alert.msg.cap_no_expiry", lang)
+        text = t("alert.msg.cap_warning", lang, headline=w.headline, level=t(f"warning.level.{w.level}", lang),
+                 until=until)
+        return text + (t("alert.msg.more_warnings", lang, n=len(warnings) - 1) if len(warnings) > 1 else "")
+    return Text(compose)
 
 
 def _province_name(code: str) -> str:
@@ -625,10 +739,7 @@ def _cap_warning(rule: CapWarningRule, ctx: _Context) -> list[Condition]:
     found = []
     for (kind, code), (name, warnings) in subjects.items():
         worst = warnings[0]
-        message = _warning_text(worst, ctx)
-        if len(warnings) > 1:
-            message += t("alert.msg.more_warnings", n=len(warnings) - 1)
-        found.append(Condition(rule.id, kind, code, name, BREACH, float(worst.level), None, message,
+        found.append(Condition(rule.id, kind, code, name, BREACH, float(worst.level), None, _warning_text(warnings, ctx.tz),
                                severity=rule.alert_severity(worst.severity)))
     # Expired, cancelled or updated below the minimum: nothing in force for the subject now.
     found += [Condition(rule.id, kind, code, name, CLEAR, value, None, "")
@@ -638,6 +749,9 @@ def _cap_warning(rule: CapWarningRule, ctx: _Context) -> list[Condition]:
 
 def _by_scope(rule: Rule, verdicts: Iterable[_Verdict], ctx: _Context) -> list[Condition]:
     """One condition per subject: a facility or province breaches when any of its stations does."""
+    if rule.scope == "station":  # each station its own subject: nothing to group (most rules, most verdicts)
+        return [Condition(rule.id, "station", v.station.code, v.station.name, v.status, v.value, v.threshold, v.text)
+                for v in verdicts]
     groups: dict[tuple[str, str, str], list[_Verdict]] = {}
     for v in verdicts:
         groups.setdefault(ctx.subject(rule.scope, v.station), []).append(v)
@@ -648,12 +762,15 @@ def _by_scope(rule: Rule, verdicts: Iterable[_Verdict], ctx: _Context) -> list[C
             if pool:
                 break
         worst = max(pool, key=lambda m: m.excess)
-        message = worst.text
-        if kind != "station":
-            others = len(pool) - 1
-            message = f"{worst.station.code}: {message}" + (f" (+{others} trạm khác)" if others and status != CLEAR else "")
+        message = worst.text if kind == "station" else _group_text(worst, len(pool) - 1 if status != CLEAR else 0)
         found.append(Condition(rule.id, kind, code, name, status, worst.value, worst.threshold, message))
     return found
+
+
+def _group_text(worst: _Verdict, others: int) -> Text:
+    """A facility's or province's message: its worst station's, and how many others are in the same state."""
+    return Text(lambda lang: f"{worst.station.code}: {worst.text(lang)}"
+                             + (t("alert.msg.more_stations", lang, n=others) if others else ""))
 
 
 _EVALUATORS: dict[type, Callable[[Any, _Context], list[Condition]]] = {

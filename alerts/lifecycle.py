@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, insert, select, tuple_, update
 
 from alerts.model import BREACH, CLEAR, Condition, EvaluationResult
 from alerts.rules import RuleSet
@@ -62,6 +62,9 @@ class _Transition:
         self.escalated: list[int] = []
         self.silenced: list[tuple[str, str]] = []
         self.updated = 0
+        # Written together at the end of the transition: one statement each, not one per alert.
+        self.to_fire: list[Condition] = []
+        self.events: list[dict[str, Any]] = []
 
     def run(self, conditions: list[Condition], warnings: tuple[str, ...]) -> EvaluationResult:
         conn, now = self.conn, self.now
@@ -88,7 +91,7 @@ class _Transition:
                 continue
             seen.add(cond.key)
             silence = next((s for s in active if (s.rule_id in (None, cond.rule_id))
-                            and (s.subject_code in (None, cond.subject_code))), None)
+                            and (s.subject_code in (None, cond.subject_code))), None) if active else None
             if silence is not None:
                 silenced_keys.add(cond.key)
             row = opened.get(cond.key)
@@ -104,7 +107,7 @@ class _Transition:
                     self.silenced.append((cond.rule_id, cond.subject_code))
             elif cond.status == BREACH:
                 if silence is None:
-                    self._fire(cond)
+                    self.to_fire.append(cond)
                 elif (silence.id, *cond.key, None) not in recorded:
                     self._event(None, cond.key, "silenced", note=_silence_note(silence), value=cond.value,
                                 silence_id=silence.id)
@@ -115,6 +118,9 @@ class _Transition:
                 del opened[key]
         for key, row in opened.items():
             self._maybe_escalate(row, key in silenced_keys)
+        self._fire_all()
+        if self.events:
+            conn.execute(insert(alert_events), self.events)
         return EvaluationResult(
             now=now, conditions=tuple(conditions), fired=tuple(self.fired), refired=tuple(self.refired),
             resolved=tuple(self.resolved), escalated=tuple(self.escalated), updated=self.updated,
@@ -122,32 +128,42 @@ class _Transition:
         )
 
     # -- transitions
-    def _fire(self, cond: Condition) -> None:
-        rule = self.enabled[cond.rule_id]
-        previous = self.conn.execute(
-            select(alerts.c.id, alerts.c.resolved_at)
-            .where(alerts.c.rule_id == cond.rule_id, alerts.c.subject_kind == cond.subject_kind,
-                   alerts.c.subject_code == cond.subject_code, alerts.c.state == RESOLVED)
-            .order_by(alerts.c.id.desc()).limit(1)
-        ).first()
-        alert_id = self.conn.execute(
-            insert(alerts).values(
-                rule_id=cond.rule_id, subject_kind=cond.subject_kind, subject_code=cond.subject_code,
-                subject_name=cond.subject_name[:200], severity=cond.severity or rule.severity, state="firing", started_at=self.now,
-                last_seen_at=self.now, value=cond.value, threshold=cond.threshold, message=cond.message,
-            ).returning(alerts.c.id)
-        ).scalar_one()
-        if previous is None:
-            self._event(alert_id, cond.key, "fired", value=cond.value)
-            self.fired.append(alert_id)
-        else:
-            note = f"again after alert #{previous.id}, resolved {previous.resolved_at.isoformat(timespec='seconds')}"
-            self._event(alert_id, cond.key, "refired", note=note, value=cond.value)
-            self.refired.append(alert_id)
+    def _fire_all(self) -> None:
+        """Open an alert for each of ``to_fire``: ``refired`` when the same rule and subject had one before."""
+        if not self.to_fire:
+            return
+        keys = [c.key for c in self.to_fire]
+        previous: dict[tuple[str, str, str], Row[Any]] = {}
+        for row in self.conn.execute(
+            select(alerts.c.id, alerts.c.rule_id, alerts.c.subject_kind, alerts.c.subject_code, alerts.c.resolved_at)
+            .where(tuple_(alerts.c.rule_id, alerts.c.subject_kind, alerts.c.subject_code).in_(keys),
+                   alerts.c.state == RESOLVED)
+            .order_by(alerts.c.id)
+        ):
+            previous[(row.rule_id, row.subject_kind, row.subject_code)] = row  # the newest wins
+        ids = self.conn.execute(
+            insert(alerts).returning(alerts.c.id, sort_by_parameter_order=True),
+            [{
+                "rule_id": c.rule_id, "subject_kind": c.subject_kind, "subject_code": c.subject_code,
+                "subject_name": c.subject_name[:200], "severity": c.severity or self.enabled[c.rule_id].severity,
+                "state": "firing", "started_at": self.now, "last_seen_at": self.now, "value": c.value,
+                "threshold": c.threshold, "message": c.message_in("vi"), "message_en": c.message_in("en"),
+            } for c in self.to_fire],
+        ).scalars().all()
+        for cond, alert_id in zip(self.to_fire, ids, strict=True):
+            before = previous.get(cond.key)
+            if before is None:
+                self._event(alert_id, cond.key, "fired", value=cond.value)
+                self.fired.append(alert_id)
+            else:
+                note = f"again after alert #{before.id}, resolved {before.resolved_at.isoformat(timespec='seconds')}"
+                self._event(alert_id, cond.key, "refired", note=note, value=cond.value)
+                self.refired.append(alert_id)
 
     def _persist(self, row: Row[Any], cond: Condition) -> None:
         values = {
-            "last_seen_at": self.now, "value": cond.value, "threshold": cond.threshold, "message": cond.message,
+            "last_seen_at": self.now, "value": cond.value, "threshold": cond.threshold,
+            "message": cond.message_in("vi"), "message_en": cond.message_in("en"),
             "subject_name": cond.subject_name[:200], "severity": cond.severity or self.enabled[cond.rule_id].severity,
         }
         self.updated += 1
@@ -180,16 +196,19 @@ class _Transition:
 
     def _event(self, alert_id: int | None, key: tuple[str, str, str], event: str, note: str | None = None,
                value: float | None = None, silence_id: int | None = None) -> None:
-        _insert_event(self.conn, alert_id, key, self.now, event, None, note, value, silence_id)
+        self.events.append(_event_row(alert_id, key, self.now, event, None, note, value, silence_id))
+
+
+def _event_row(alert_id: int | None, key: tuple[str, str, str], at: datetime, event: str, actor: str | None,
+               note: str | None, value: float | None, silence_id: int | None = None) -> dict[str, Any]:
+    rule_id, kind, code = key
+    return {"alert_id": alert_id, "rule_id": rule_id, "subject_kind": kind, "subject_code": code, "at": at,
+            "event": event, "actor": actor, "note": note, "value": value, "silence_id": silence_id}
 
 
 def _insert_event(conn: Connection, alert_id: int | None, key: tuple[str, str, str], at: datetime, event: str,
-                  actor: str | None, note: str | None, value: float | None, silence_id: int | None = None) -> None:
-    rule_id, kind, code = key
-    conn.execute(insert(alert_events).values(
-        alert_id=alert_id, rule_id=rule_id, subject_kind=kind, subject_code=code, at=at, event=event, actor=actor,
-        note=note, value=value, silence_id=silence_id,
-    ))
+                  actor: str | None, note: str | None, value: float | None) -> None:
+    conn.execute(insert(alert_events).values(_event_row(alert_id, key, at, event, actor, note, value)))
 
 
 def _silence_note(silence: Row[Any]) -> str:

@@ -1,14 +1,36 @@
 """What the evaluation hands to the lifecycle, and what one evaluation did."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+LANGUAGES = ("vi", "en")
 
 # The status of a rule's condition on one subject, now:
 BREACH = "breach"  # the condition holds (long enough): fire, or keep an open alert going
 HOLDING = "holding"  # between the threshold and the clear level (hysteresis): keep open, never fire
 CLEAR = "clear"  # back beyond the clear level: resolve an open alert
 # A subject the rule cannot judge now (no current data) has no Condition: nothing changes.
+
+
+class Text:
+    """A message in each of :data:`LANGUAGES`, composed the first time it is read.
+
+    An evaluation judges thousands of subjects and most are clear: their messages are
+    never stored or shown, so they are never composed (bench/alerts.py).
+    """
+
+    __slots__ = ("_compose", "_done")
+
+    def __init__(self, compose: Callable[[str], str]) -> None:
+        self._compose = compose
+        self._done: dict[str, str] = {}
+
+    def __call__(self, lang: str) -> str:
+        if lang not in self._done:
+            self._done[lang] = self._compose(lang)
+        return self._done[lang]
 
 
 @dataclass(frozen=True)
@@ -20,12 +42,15 @@ class Condition:
     status: str  # BREACH | HOLDING | CLEAR
     value: float | None
     threshold: float | None
-    message: str
+    message: str | Text  # a plain str reads the same in every language
     severity: str | None = None  # this subject's own severity, over the rule's (cap_warning maps CAP's)
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.rule_id, self.subject_kind, self.subject_code)
+
+    def message_in(self, lang: str) -> str:
+        return self.message if isinstance(self.message, str) else self.message(lang)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ def alert_json(a: AlertRow, tz: Any, names: dict[str, dict[str, str]]) -> dict[s
         "value": _round(a.value),
         "threshold": _round(a.threshold),
         "message": a.message,
+        "message_en": a.message_in("en"),
         "acknowledgement": None if a.ack_at is None else {"by": a.ack_by, "at": iso(a.ack_at, tz), "note": a.ack_note},
         "escalated_at": iso(a.escalated_at, tz),
     }

@@ -78,7 +78,6 @@ from alerts.evaluate import (  # noqa: E402
     HOUR,
     _by_scope,
     _Context,
-    _number,
     _threshold_of,
     _Verdict,
     change_verdict,
@@ -86,9 +85,11 @@ from alerts.evaluate import (  # noqa: E402
     evaluate,
     judge_change,
     judge_threshold,
+    offline_text,
+    threshold_text,
 )
 from alerts.lifecycle import apply  # noqa: E402
-from alerts.model import BREACH, CLEAR, HOLDING, Condition  # noqa: E402
+from alerts.model import BREACH, CLEAR, HOLDING, LANGUAGES, Condition  # noqa: E402
 from alerts.rules import (  # noqa: E402
     RateOfChangeRule,
     RuleSet,
@@ -98,7 +99,7 @@ from alerts.rules import (  # noqa: E402
     load_rules,
 )
 from data_sources.base import Batch, Entity  # noqa: E402
-from i18n import format_age, format_number, format_time  # noqa: E402
+from i18n import format_age  # noqa: E402
 from ingest import store_batch  # noqa: E402
 from limits import Limits, load_limits  # noqa: E402
 from queries.sources import classify  # noqa: E402
@@ -372,8 +373,7 @@ def _naive_threshold(conn: Connection, rule: ThresholdRule, ctx: _Context) -> li
             continue
         status, value = judged
         sign = 1 if rule.operator == ">" else -1
-        u = f" {unit}" if unit else ""
-        text = f"{rule.metric} = {_number(value)}{u} ({rule.operator} {_number(threshold)}{u}{', ' + label if label else ''})"
+        text = threshold_text(rule.metric, value, rule.operator, threshold, unit, label)
         verdicts.append(_Verdict(station, status, value, threshold, sign * (value - threshold) / (abs(threshold) or 1.0),
                                  text))
     return _by_scope(rule, verdicts, ctx)
@@ -382,7 +382,7 @@ def _naive_threshold(conn: Connection, rule: ThresholdRule, ctx: _Context) -> li
 def _naive_change(conn: Connection, rule: RateOfChangeRule, ctx: _Context) -> list[Condition]:
     verdicts = []
     clear = rule.change_clear_level(ctx.rules.defaults.clear_margin)
-    window_text = format_age(timedelta(seconds=rule.window), "vi")
+    window_text = {lang: format_age(timedelta(seconds=rule.window), lang) for lang in LANGUAGES}
     for station in ctx.stations.values():
         if not rule.selects(station.code, station.subtype, station.facility):
             continue
@@ -414,17 +414,12 @@ def _naive_offline(conn: Connection, rule: StationOfflineRule, ctx: _Context) ->
                 newest = ts
         interval = station.interval
         limit = timedelta(seconds=interval * rule.after_intervals)
-        if newest is None:
-            minutes, online = None, False
-            text = "Không có dữ liệu hợp lệ trong 7 ngày qua"
-        else:
-            at = datetime.fromtimestamp(newest, timezone.utc)
-            minutes = (ctx.now - at).total_seconds() / 60
-            online = ctx.now - at <= limit
-            text = f"Không có dữ liệu hợp lệ từ {format_time(at, ctx.tz)}"
-        text += f" (quá {format_number(rule.after_intervals, 'vi', 1)} × {format_age(timedelta(seconds=interval))})"
+        at = None if newest is None else datetime.fromtimestamp(newest, timezone.utc)
+        minutes = None if at is None else (ctx.now - at).total_seconds() / 60
+        online = at is not None and ctx.now - at <= limit
         verdicts.append(_Verdict(station, CLEAR if online else BREACH, None if minutes is None else round(minutes, 1),
-                                 limit.total_seconds() / 60, float("inf") if minutes is None else minutes, text))
+                                 limit.total_seconds() / 60, float("inf") if minutes is None else minutes,
+                                 offline_text(at, interval, rule.after_intervals, ctx.tz)))
     return _by_scope(rule, verdicts, ctx)
 
 
@@ -592,13 +587,13 @@ def run(db, args: argparse.Namespace, rules: RuleSet, limits: Limits) -> dict[st
                     print(f"    {rule_id:<30} {n:>5} subjects judged, {b:>4} breaches")
     if args.profile:
         with db.copy() as engine:
-            evaluate(engine, rules, NOW, limits, VN)
-            profiler = cProfile.Profile()
-            profiler.enable()
-            evaluate(engine, rules, NOW, limits, VN)
-            profiler.disable()
-            profiler.dump_stats(args.profile)
-            print(f"[{db.name}] steady evaluation profiled into {args.profile}")
+            for which, path in (("first", f"{args.profile}.first"), ("steady", args.profile)):
+                profiler = cProfile.Profile()
+                profiler.enable()
+                evaluate(engine, rules, NOW, limits, VN)
+                profiler.disable()
+                profiler.dump_stats(path)
+                print(f"[{db.name}] {which} evaluation profiled into {path}")
     return {"times": times, "conditions": len(expected or ()), "breaches": breaches, "opened": opened}
 
 
@@ -636,7 +631,7 @@ def main() -> int:
     parser.add_argument("--steady", type=int, default=3, help="steady evaluations after each first one")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--postgres", action="store_true", help="also on a throw-away PostgreSQL")
-    parser.add_argument("--profile", help="write a cProfile of one steady evaluation (ours) here")
+    parser.add_argument("--profile", help="write a cProfile of one steady evaluation (ours) here, and of a first one to PATH.first")
     args = parser.parse_args()
     limits = load_limits(ROOT / "config" / "limits.yaml")
     rules = load_rules(ROOT / "config" / "alerts.yaml", limits)

@@ -142,7 +142,7 @@ def kpi_text(k: KpiValue, lang: str, tz: ZoneInfo) -> dict[str, str]:
 def _alert_text(a: AlertRow, lang: str, tz: ZoneInfo) -> dict[str, str]:
     return {
         "severity": a.severity, "severity_text": t(f"alert.severity.{a.severity}", lang),
-        "subject": a.subject_name or a.subject_code, "message": a.message,
+        "subject": a.subject_name or a.subject_code, "message": a.message_in(lang),
         "started": format_time(a.started_at, tz, lang, "HH:mm dd/MM"),
         "state": a.state, "state_text": t(f"briefing.state.{a.state}", lang),
     }

@@ -42,7 +42,7 @@ def alert_lines(rows: list[AlertRow], lang: str, tz: ZoneInfo, now: datetime, si
             [
                 html.Span(t(f"alert.severity.{a.severity}", lang), className=f"alert-severity severity-{a.severity}"),
                 html.Span(a.subject_name or a.subject_code, className="alert-subject"),
-                html.Span(a.message, className="alert-message"),
+                html.Span(a.message_in(lang), className="alert-message"),
                 html.Span(("✓ " if a.state == "acknowledged" else "") + format_time(a.started_at, tz, lang, "HH:mm dd/MM"),
                           className="alert-time"),
             ],

@@ -145,7 +145,7 @@ def alert_rows(alerts: Iterable[AlertRow], tz: ZoneInfo, lang: str, outfalls: Ma
             "link": subject_markdown(name, subject_href(a.subject_kind, a.subject_code, outfalls, kpi_areas)),
             "rule_id": a.rule_id,
             "rule": rule_names.get(a.rule_id, a.rule_id),
-            "message": a.message,
+            "message": a.message_in(lang),
             "started_ts": _epoch(a.started_at),
             "started": format_time(a.started_at, tz, lang),
             "value": value_text(a.value, a.threshold, lang),

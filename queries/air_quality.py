@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from indicators.aqi import CATEGORY_BY_KEY, POLLUTANTS, daily_aqi_frame, hourly_aqi_frame
 from queries.stations import STATION_TYPES, hourly_means
-from store.fetch import driver_rows
+from store.fetch import driver_all
 from store.rollups import HOUR
 from store.schema import entities, hourly, series
 
@@ -92,7 +92,7 @@ def current_station_aqi(engine: Engine, now: datetime) -> list[StationAQI]:
     )
     with engine.connect() as conn:
         # Plain tuples: pandas builds a frame from Row objects ten times slower (bench/national.py).
-        rows = list(driver_rows(conn, query))
+        rows = driver_all(conn, query)
         info = {r.code: r for r in conn.execute(
             select(entities.c.code, entities.c.name, entities.c.province_code, entities.c.lat, entities.c.lon)
             .where(entities.c.kind == "station", entities.c.subtype == STATION_TYPES["air"])

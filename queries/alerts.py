@@ -28,11 +28,20 @@ class AlertRow:
     resolved_at: datetime | None
     value: float | None
     threshold: float | None
-    message: str
+    message: str  # Vietnamese
     ack_by: str | None
     ack_at: datetime | None
     ack_note: str | None
     escalated_at: datetime | None
+    message_en: str = ""  # English; "" for alerts stored before there was one
+
+    def message_in(self, lang: str) -> str:
+        return message_in(lang, self.message, self.message_en)
+
+
+def message_in(lang: str, vi: str, en: str) -> str:
+    """An alert's message in ``lang``, or the Vietnamese one where there is none in that language."""
+    return (en if lang == "en" else "") or vi
 
 
 @dataclass(frozen=True)

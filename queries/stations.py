@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, select
 
+from store.fetch import driver_all
 from store.rollups import HOUR
 from store.schema import entities, hourly, observations, series
 
@@ -138,7 +139,8 @@ def last_valid_times(engine: Engine, now: datetime) -> dict[int, datetime]:
         .group_by(series.c.entity_id)
     )
     with engine.connect() as conn:
-        return {entity_id: _utc(ts) for entity_id, ts in conn.execute(query) if ts is not None}
+        rows = driver_all(conn, query)
+    return {entity_id: _utc(ts) for entity_id, ts in rows if ts is not None}
 
 
 def _station_id(conn: Connection, code: str) -> int | None:

@@ -215,7 +215,8 @@ alerts = Table(
     Column("resolved_at", UTCDateTime),
     Column("value", Float),
     Column("threshold", Float),  # the bound the value is compared with, where there is one
-    Column("message", Text, nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),  # Vietnamese
+    Column("message_en", Text, nullable=False, server_default=""),  # English; "" for alerts stored before 0008
     Column("ack_by", String(100)),
     Column("ack_at", UTCDateTime),
     Column("ack_note", Text),

@@ -409,6 +409,32 @@ def test_only_current_valid_plausible_readings_count(any_engine: Engine, tmp_pat
     assert rows(any_engine)[0].last_seen_at == T0 + 10 * M
 
 
+def test_an_implausible_newest_reading_is_passed_over_for_the_plausible_ones_before_it(
+    any_engine: Engine, tmp_path: Path
+) -> None:
+    rules = make_rules(tmp_path)
+    ww = station()
+    feed(any_engine, ww, "COD", every_5min(T0, [120, 120, 120, 120, 9000]))  # the last above plausible_max
+    result = evaluate(any_engine, rules, T0 + 20 * M, LIMITS)
+    (condition,) = result.conditions
+    # Beyond 100 for 15 minutes up to the newest plausible reading (T0 + 15 min): a breach at 120.
+    assert (condition.status, condition.value) == (BREACH, 120)
+    assert len(result.fired) == 1
+
+
+def test_a_value_back_inside_but_not_past_the_clear_level_holds_the_alert(any_engine: Engine, tmp_path: Path) -> None:
+    rules = make_rules(tmp_path)  # > 100 for 15 minutes; clear below 90 (10 % margin)
+    ww = station()
+    feed(any_engine, ww, "COD", every_5min(T0, [120, 120, 120, 120]))
+    (alert_id,) = evaluate(any_engine, rules, T0 + 15 * M, LIMITS).fired
+    feed(any_engine, ww, "COD", [(T0 + 20 * M, 95)])  # inside the limit, not yet below 90
+    result = evaluate(any_engine, rules, T0 + 20 * M, LIMITS)
+    assert [(c.status, c.value) for c in result.conditions] == [(HOLDING, 95)]
+    assert (result.updated, result.resolved) == (1, ())
+    feed(any_engine, ww, "COD", [(T0 + 25 * M, 85)])
+    assert evaluate(any_engine, rules, T0 + 25 * M, LIMITS).resolved == (alert_id,)
+
+
 def test_judge_threshold_needs_the_whole_duration_and_honours_the_clear_level() -> None:
     pts = [(t, t, v) for t, v in [(0, 120), (300, 90), (600, 120), (900, 120)]]
     assert judge_threshold(pts, ">", 100, 90, 300, 0) == (BREACH, 120)
@@ -425,6 +451,43 @@ def test_disabling_a_rule_resolves_its_open_alerts(any_engine: Engine, tmp_path:
     result = evaluate(any_engine, disabled, T0 + 15 * M, LIMITS)
     assert len(result.resolved) == 1
     assert "no longer" in rows(any_engine, alert_events)[-1].note
+
+
+# --------------------------------------------------------------------------- messages in both languages
+
+
+def test_each_alert_message_is_stored_in_vietnamese_and_in_english(any_engine: Engine, tmp_path: Path) -> None:
+    rules = make_rules(tmp_path, RULES + """\
+  - id: offline
+    name: {vi: "Mất kết nối", en: "Offline"}
+    kind: station_offline
+    severity: major
+    scope: province
+    subtype: air
+    after_intervals: 3
+""")
+    feed(any_engine, station(), "COD", every_5min(T0, [1234.5] * 4))
+    for code in ("HNI-AIR-01", "HNI-AIR-02"):
+        feed(any_engine, station(code, subtype="air"), "PM2.5", [(T0 - 30 * M, 20.0)], unit="µg/m³")
+    evaluate(any_engine, rules, T0 + 15 * M, LIMITS)
+    by_rule = {a.rule_id: a for a in list_alerts(any_engine)}
+    cod, offline = by_rule["cod-high"], by_rule["offline"]
+    assert cod.message == "COD = 1.234,5 mg/L (> 100 mg/L)"
+    assert cod.message_en == "COD = 1,234.5 mg/L (> 100 mg/L)"
+    assert cod.message_in("vi") == cod.message and cod.message_in("en") == cod.message_en
+    # Grouped by province: the worst station, then how many more; times and durations in each language.
+    assert offline.message == "HNI-AIR-01: Không có dữ liệu hợp lệ từ 20/11/2026 09:30 (quá 3 × 5 phút) (+1 trạm khác)"
+    assert offline.message_en == "HNI-AIR-01: No valid data since 20/11/2026 09:30 (over 3 × 5 minutes) (+1 more stations)"
+
+
+def test_an_alert_stored_before_there_were_english_messages_reads_in_vietnamese(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(alerts).values(
+            rule_id="cod-high", subject_kind="station", subject_code="HNI-WW-01", subject_name="Trạm", severity="major",
+            state="firing", started_at=T0, last_seen_at=T0, message="COD = 120 mg/L (> 100 mg/L)"))
+    (row,) = list_alerts(engine)
+    assert row.message_en == ""
+    assert row.message_in("en") == "COD = 120 mg/L (> 100 mg/L)"
 
 
 # --------------------------------------------------------------------------- the rules file
@@ -605,6 +668,7 @@ def test_api_lists_alerts_with_their_rule_subject_and_counts(api) -> None:  # no
     item = next(a for a in body["alerts"] if a["id"] == first)
     assert item["rule"] == {"id": "cod-high", "name": {"vi": "COD cao", "en": "COD high"}}
     assert item["subject"] == {"kind": "station", "code": "HNI-WW-01", "name": "Trạm HNI-WW-01"}
+    assert (item["message"], item["message_en"]) == ("COD = 120 mg/L (> 100 mg/L)", "COD = 120 mg/L (> 100 mg/L)")
     assert (item["state"], item["severity"], item["value"], item["acknowledgement"]) == ("firing", "critical", 120, None)
     assert item["started_at"].endswith("+07:00")
     assert client.get("/api/v1/alerts?state=resolved").json["count"] == 0

@@ -16,6 +16,7 @@ import pytest
 from dash import no_update
 from sqlalchemy import Engine, insert
 
+from components.alert_list import alert_lines
 from components.alerts_table import (
     AlertFilters,
     alert_rows,
@@ -73,6 +74,16 @@ def test_rows_say_severity_and_state_in_words_with_local_times_and_vi_numbers() 
         "Đã kết thúc", "20/11/2026 11:30", "7", "Thông tin")
     english = alert_rows([acked], TZ, "en")[0]
     assert (english["severity_text"], english["state_text"], english["rule"]) == ("Minor", "Acknowledged", "cod-high")
+
+
+def test_rows_and_wall_lines_give_the_message_in_the_readers_language() -> None:
+    both = alert(message="COD = 1.234,5 mg/L (> 100 mg/L)", message_en="COD = 1,234.5 mg/L (> 100 mg/L)")
+    older = alert(2, message="COD = 120 mg/L (> 100 mg/L)")  # stored before English messages: no message_en
+    vi, en = alert_rows([both, older], TZ, "vi"), alert_rows([both, older], TZ, "en")
+    assert [r["message"] for r in vi] == ["COD = 1.234,5 mg/L (> 100 mg/L)", "COD = 120 mg/L (> 100 mg/L)"]
+    assert [r["message"] for r in en] == ["COD = 1,234.5 mg/L (> 100 mg/L)", "COD = 120 mg/L (> 100 mg/L)"]
+    lines = alert_lines([both], "en", TZ, T0, size=2, new_within=timedelta(minutes=5))
+    assert "COD = 1,234.5 mg/L (> 100 mg/L)" in str(lines) and "1.234,5" not in str(lines)
 
 
 def test_subjects_link_to_their_page_and_names_are_never_markup() -> None:

@@ -102,11 +102,12 @@ def cap_alert(now: datetime) -> str:
 
 
 def readings(now: datetime) -> dict:
-    """PM2.5 every 15 minutes over the last 26 hours: a NowCast AQI, over the rule's 10 and over QCVN 05's
-    24-hour limit (an exceedance), never flat (a flat line would be suspect)."""
+    """PM2.5 every 15 minutes over the last 50 hours: a NowCast AQI, over the rule's 10 and over QCVN 05's
+    24-hour limit (an exceedance: yesterday, local time, is a whole day at any time the tests run), never
+    flat (a flat line would be suspect)."""
     end = now.replace(second=0, microsecond=0)
     return {"items": [{"code": STATION, "t": (end - timedelta(minutes=15 * i)).isoformat(), "pm25": 80.0 + i % 3}
-                      for i in range(26 * 4)]}
+                      for i in range(50 * 4)]}
 
 
 class _Partner(BaseHTTPRequestHandler):

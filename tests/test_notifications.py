@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 from sqlalchemy import Engine, Row
 
+from alerts.evaluate import threshold_text
 from alerts.lifecycle import apply
 from alerts.model import BREACH, CLEAR, Condition
 from alerts.notify import DeliveryJob, Notifications, deliver_pending, enqueue, load_notifications, wake
@@ -167,9 +168,9 @@ def rule_names(rules: RuleSet) -> dict[str, dict[str, str]]:
 
 
 def condition(rule_id: str, code: str, status: str = BREACH, name: str | None = None) -> Condition:
-    value = 140.0 if status == BREACH else 60.0
+    value = 1402.5 if status == BREACH else 60.0
     return Condition(rule_id, "station", code, name or f"Trạm quan trắc {code}", status, value, 100.0,
-                     f"{rule_id.split('-')[0].upper()} = {value:g} mg/L (> 100 mg/L)")
+                     threshold_text(rule_id.split("-")[0].upper(), value, ">", 100.0, "mg/L", ""))
 
 
 def fire(engine: Engine, rules: RuleSet, now: datetime, *codes: str, rule: str = "cod-high",
@@ -303,6 +304,7 @@ def test_a_fired_alert_is_posted_once_with_its_json_and_idempotency_key(
         alert_id, "critical", "cod-high", "COD vượt ngưỡng", "fired", "firing")
     assert item["subject"] == {"kind": "station", "code": "HNI-WW-01", "name": "Trạm quan trắc HNI-WW-01"}
     assert item["at"] == "2026-11-20T10:00:00+07:00"  # Hà Nội time by default
+    assert item["message"] == "COD = 1.402,5 mg/L (> 100 mg/L)"  # the channel's language: Vietnamese by default
     (row,) = outbox(engine)
     assert (row.state, row.attempts, row.sent_at, row.last_error, row.alert_id) == ("sent", 1, T0, None, alert_id)
     assert request.headers["idempotency-key"] == request.body["key"] == row.message_key
@@ -317,12 +319,12 @@ def test_a_fired_alert_is_posted_once_with_its_json_and_idempotency_key(
 # --------------------------------------------------------------------------- 3. e-mail
 
 
-@pytest.mark.parametrize(("language", "subject", "message_label"), [
-    ("vi", "[Nghiêm trọng] Cảnh báo mới: Trạm Hà Đông — COD vượt ngưỡng", "Nội dung:"),
-    ("en", "[Critical] New alert: Trạm Hà Đông — COD above limit", "Message:"),
+@pytest.mark.parametrize(("language", "subject", "message"), [
+    ("vi", "[Nghiêm trọng] Cảnh báo mới: Trạm Hà Đông — COD vượt ngưỡng", "Nội dung: COD = 1.402,5 mg/L (> 100 mg/L)"),
+    ("en", "[Critical] New alert: Trạm Hà Đông — COD above limit", "Message: COD = 1,402.5 mg/L (> 100 mg/L)"),
 ])
 def test_an_email_arrives_with_its_utf8_subject_addresses_and_message_id(
-    tmp_path: Path, engine: Engine, rules: RuleSet, smtp: SmtpServer, language: str, subject: str, message_label: str
+    tmp_path: Path, engine: Engine, rules: RuleSet, smtp: SmtpServer, language: str, subject: str, message: str
 ) -> None:
     config = channels(tmp_path, mail_channel(smtp.port, language=language))
     enqueue(engine, config, T0 - M)
@@ -343,7 +345,7 @@ def test_an_email_arrives_with_its_utf8_subject_addresses_and_message_id(
     assert mail["Date"].datetime == T0
     text = mail.get_content().replace("\r\n", "\n")  # line ends as on the wire
     assert text.startswith(subject + "\n")
-    assert f"{message_label} COD = 140 mg/L (> 100 mg/L)" in text
+    assert message in text  # the alert's message in the channel's language
     # On the wire the headers are plain ASCII (RFC 2047), whatever the server supports.
     head = re.split(rb"\r?\n\r?\n", envelope.original_content, maxsplit=1)[0]  # type: ignore[arg-type]
     assert head.isascii() and b"=?utf-8?" in head

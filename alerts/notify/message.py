@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from i18n import format_time, t
+from queries.alerts import message_in
 from store.schema import ALERT_SEVERITIES
 
 
@@ -29,7 +30,8 @@ class Item:
     subject_kind: str
     subject_code: str
     subject_name: str
-    message: str
+    message: str  # Vietnamese
+    message_en: str
     value: float | None
     threshold: float | None
     started_at: datetime
@@ -60,7 +62,7 @@ def _headline(item: Item, names: Mapping[str, Mapping[str, str]], lang: str) -> 
 def _block(item: Item, names: Mapping[str, Mapping[str, str]], lang: str, tz: ZoneInfo) -> str:
     lines = [
         _headline(item, names, lang),
-        t("notify.line.message", lang, message=item.message or "—"),
+        t("notify.line.message", lang, message=message_in(lang, item.message, item.message_en) or "—"),
         t("notify.line.state", lang, state=t(f"alerts.state.{item.state}", lang)),
         t("notify.line.started", lang, time=format_time(item.started_at, tz, lang)),
     ]
@@ -94,7 +96,7 @@ def build_message(items: Sequence[Item], key: str, lang: str, tz: ZoneInfo,
                 "event": i.event, "at": _iso(i.event_at, tz), "alert_id": i.alert_id, "rule": i.rule_id,
                 "rule_name": _rule_name(i, names, lang), "severity": i.severity, "state": i.state,
                 "subject": {"kind": i.subject_kind, "code": i.subject_code, "name": i.subject_name},
-                "message": i.message, "value": i.value, "threshold": i.threshold,
+                "message": message_in(lang, i.message, i.message_en), "value": i.value, "threshold": i.threshold,
                 "started_at": _iso(i.started_at, tz), "resolved_at": _iso(i.resolved_at, tz),
             }
             for i in items

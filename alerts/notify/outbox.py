@@ -152,7 +152,7 @@ def _due(engine: Engine, channel: str, now: datetime) -> list[Item]:
         select(notifications.c.id, notifications.c.channel, notifications.c.event, alert_events.c.at.label("event_at"),
                notifications.c.attempts, notifications.c.created_at, alerts.c.id.label("alert_id"), alerts.c.rule_id,
                alerts.c.severity, alerts.c.state, alerts.c.subject_kind, alerts.c.subject_code, alerts.c.subject_name,
-               alerts.c.message, alerts.c.value, alerts.c.threshold, alerts.c.started_at, alerts.c.resolved_at)
+               alerts.c.message, alerts.c.message_en, alerts.c.value, alerts.c.threshold, alerts.c.started_at, alerts.c.resolved_at)
         .join(alerts, alerts.c.id == notifications.c.alert_id)
         .join(alert_events, alert_events.c.id == notifications.c.event_id)
         .where(notifications.c.channel == channel, notifications.c.state == "pending",
