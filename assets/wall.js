@@ -1,9 +1,37 @@
-// Wall screens: the clock and the page rotation run here, in the browser, so they keep
-// going while the server is away. Registered as Dash clientside callbacks (callbacks/wall.py).
+// Wall screens: the clock, the page rotation and the ages of the data run here, in the
+// browser, so they keep going while the server is away. Registered as Dash clientside
+// callbacks (callbacks/wall.py).
+
+// "5 phút" / "5 minutes" as Babel's format_timedelta(threshold=1.5) writes them (i18n.format_age):
+// the largest unit reaching 1.5, rounded.
+const AGE_UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+                   ["hour", 3600], ["minute", 60], ["second", 1]];
+
+function ageText(seconds, lang) {
+  for (const [unit, size] of AGE_UNITS) {
+    const value = seconds / size;
+    if (value >= 1.5 || unit === "second") {
+      return new Intl.NumberFormat(lang === "en" ? "en" : "vi", { style: "unit", unit: unit, unitDisplay: "long" })
+        .format(Math.max(1, Math.round(value)));
+    }
+  }
+}
+
+// Every element with data-since (epoch seconds) shows how long ago that was. The server sends
+// the time, not the age: an age changes every minute, the time only with new data.
+function showAges(lang) {
+  const now = Date.now() / 1000;
+  document.querySelectorAll("[data-since]").forEach(function (el) {
+    const text = ageText(Math.max(0, now - Number(el.dataset.since)), lang);
+    if (el.textContent !== text) el.textContent = text;
+  });
+}
+
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   wall: {
     // Every second: the vi-VN clock in the centre's time zone, and the window size when it changed.
     tick: function (_n, settings, previous) {
+      showAges(settings.lang);
       const locale = settings.lang === "en" ? "en-GB" : "vi-VN";
       const clock = new Intl.DateTimeFormat(locale, {
         timeZone: settings.tz, weekday: "long", day: "2-digit", month: "2-digit", year: "numeric",

@@ -27,13 +27,12 @@ import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 from sqlalchemy import Engine, select
 
-from components.air_quality import DARK_TEXT, province_tiles, station_points
+from components.air_quality import DARK_TEXT, province_tiles, station_map_of
 from components.alert_list import alert_lines, severity_counts
 from components.environment import completeness_figure
 from components.kpi_tiles import kpi_tile
 from components.panels import wall_table
 from components.panels.hydromet import LEVEL_COLOURS as WARNING_COLOURS
-from components.station_map import station_map
 from components.status import status_badge
 from components.water_quality import DARK_TEXT as WQI_DARK_TEXT
 from components.water_quality import wqi_rows
@@ -277,7 +276,7 @@ def create_naive_app(settings: Settings | None = None) -> Dash:
     @refresh("aqi_stations", "figure")
     def aqi_stations(_n: int | None) -> tuple:
         stations = naive_current_aqi(engine, datetime.now(UTC))
-        figure = station_map(station_points(stations, LANG), height=None, font_px=FONT_PX)
+        figure = station_map_of(stations, LANG, height=None, font_px=FONT_PX)
         return figure, _as_of(max((s.hour for s in stations), default=None), settings)
 
     @refresh("wqi", "children")

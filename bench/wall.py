@@ -254,12 +254,11 @@ def capture(urls: dict[str, str], timeout: float = 90) -> dict[str, dict[str, di
 
 
 def _tick_input(body: dict) -> int | None:
-    """Index of the interval input of a refresh callback (an id named/roled "tick"), if any."""
+    """Index of the interval input of a refresh callback (ours "wall-tick", the naive wall's "tick"), if any."""
     for i, inp in enumerate(body.get("inputs", [])):
         if not isinstance(inp, dict):
             continue
-        ident = inp["id"]
-        if inp["property"] == "n_intervals" and (ident == "tick" or (isinstance(ident, dict) and ident.get("role") == "tick")):
+        if inp["property"] == "n_intervals" and inp["id"] in ("tick", "wall-tick"):
             return i
     return None
 
@@ -371,12 +370,16 @@ def patch_size(old: Any, new: Any) -> int:
 
 def kiosk_access(engine: Any, base: str, wall: str) -> tuple[str, dict[str, str]]:
     """A kiosk token of ``wall`` (as an admin makes one), and the headers a kiosk browser sends with
-    each callback: its kiosk and CSRF cookies and the CSRF token (auth/web.py)."""
+    each callback: the cookies its sign-in on the wall's page set (kiosk, kiosk renewal day, CSRF)
+    and the CSRF token (auth/web.py). Without the renewal day every answer would renew the cookies."""
     from auth.tokens import create_token
 
     _token, secret = create_token(engine, "kiosk", "bench", wall=wall, actor="bench")
-    csrf = httpx.get(base + "/login", timeout=30).cookies["_csrf_token"]
-    return secret, {"Cookie": f"opsc_kiosk={secret}; _csrf_token={csrf}", "X-CSRFToken": csrf}
+    with httpx.Client(timeout=30, follow_redirects=True) as browser:
+        browser.get(f"{base}/wall/{wall}", params={"token": secret, "kiosk": "1"}).raise_for_status()
+        cookies = {c.name: c.value for c in browser.cookies.jar}
+    assert {"opsc_kiosk", "opsc_kiosk_day", "_csrf_token"} <= set(cookies), sorted(cookies)
+    return secret, {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "X-CSRFToken": cookies["_csrf_token"]}
 
 
 def post(port: int, body: dict, extra: dict[str, str] | None = None) -> tuple[int, int, int, int, dict | None]:

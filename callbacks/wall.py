@@ -1,20 +1,25 @@
-"""The wall's callbacks: one refresh per panel kind, the clock, the rotation.
+"""The wall's callbacks: the refresh of every panel, the clock, the rotation.
 
-Each kind's refresh serves every panel of that kind on the page (pattern-matching ``ALL``
-ids, see :mod:`components.panels`). It sends a part only when its digest changed since the
-browser last got it, so an unchanged wall costs a few hundred bytes per refresh and
-redraws nothing. The clock and the rotation run in the browser (``assets/wall.js``).
+One refresh serves every panel on the page, kind by kind (pattern-matching ``ALL`` ids,
+see :mod:`components.panels`). It sends a part only when its digest changed since the
+browser last got it, and then as a ``Patch`` of the changes where it can
+(:mod:`components.panels.patches`), so an unchanged wall costs a few hundred bytes per
+refresh and redraws nothing. The clock and the rotation run in the browser (``assets/wall.js``).
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, html, no_update
 
-from components.panels import PanelContext, PanelKind, panel_kinds, signature
+from components.panels import PanelContext, PanelKind, encode, panel_kinds, signature
+from components.panels.patches import update_for
 from i18n import format_time, t
 from services import current
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SCREEN_HEIGHT = 1080
 PANEL_HEAD_SHARE = 0.85  # of a panel's height left for its body under the title line
@@ -24,25 +29,45 @@ def _ids(kind: str, role: str) -> dict[str, Any]:
     return {"role": role, "kind": kind, "panel": ALL}
 
 
-def register_refresh(kind: PanelKind) -> None:
-    """Register the refresh callback serving every panel of ``kind``."""
+def _outputs(kind: PanelKind) -> list[Output]:
     outputs = [Output({"role": "part", "kind": kind.name, "part": part, "panel": ALL}, prop) for part, prop in kind.parts]
-    outputs += [Output(_ids(kind.name, "asof"), "children"), Output(_ids(kind.name, "frame"), "className"),
-                Output(_ids(kind.name, "sig"), "data")]
+    return outputs + [Output(_ids(kind.name, "asof"), "children"), Output(_ids(kind.name, "frame"), "className"),
+                      Output(_ids(kind.name, "sig"), "data")]
 
+
+def register_refresh(kinds: list[PanelKind]) -> None:
+    """Register the one refresh callback serving every panel of every kind on a wall.
+
+    One request per refresh, not one per kind: an unchanged wall then costs one small
+    answer, not a dozen sets of HTTP headers. A kind with no panel on the page matches
+    no component (``ALL`` of nothing) and costs nothing.
+    """
     @callback(
-        outputs,
-        Input({"role": "tick", "kind": kind.name}, "n_intervals"),
+        [output for kind in kinds for output in _outputs(kind)],
+        Input("wall-tick", "n_intervals"),
         Input("wall-viewport", "data"),
-        State(_ids(kind.name, "opts"), "data"),
-        State(_ids(kind.name, "sig"), "data"),
+        [State(_ids(kind.name, "opts"), "data") for kind in kinds],
+        [State(_ids(kind.name, "sig"), "data") for kind in kinds],
     )
-    def refresh(_n: int | None, viewport: dict | None, opts: list[dict], sigs: list[list | None]) -> list:
-        # Dash lists every ALL match in layout order, so opts[i], sigs[i] and each output's
-        # i-th entry belong to the same panel.
-        return refresh_panels(kind, viewport, opts, sigs)
+    def refresh_wall(_n: int | None, viewport: dict | None, *states: list) -> list:
+        # Each kind's options, then each kind's digests. Dash lists every ALL match in layout
+        # order, so a kind's opts[i], sigs[i] and each of its outputs' i-th entry are one panel.
+        opts, sigs = states[:len(kinds)], states[len(kinds):]
+        found = []
+        for kind, kind_opts, kind_sigs in zip(kinds, opts, sigs, strict=True):
+            found += refresh_kind(kind, viewport, kind_opts, kind_sigs)
+        return found
 
-    refresh.__name__ = f"refresh_{kind.name}"
+
+def refresh_kind(kind: PanelKind, viewport: dict | None, opts: list[dict], sigs: list[list | None]) -> list:
+    """:func:`refresh_panels` for one kind; a kind that fails leaves its panels as they are, not the others."""
+    if not opts:
+        return [[] for _ in range(len(kind.parts) + 3)]
+    try:
+        return refresh_panels(kind, viewport, opts, sigs)
+    except Exception:  # noqa: BLE001 - one broken panel kind must not blank the wall
+        log.exception("wall panels of kind %s could not be refreshed", kind.name)
+        return [[no_update] * len(opts) for _ in range(len(kind.parts) + 3)]
 
 
 def refresh_panels(kind: PanelKind, viewport: dict | None, opts: list[dict], sigs: list[list | None]) -> list:
@@ -63,12 +88,17 @@ def refresh_panels(kind: PanelKind, viewport: dict | None, opts: list[dict], sig
         stale = _is_stale(data.as_of, data.interval_seconds, now, svc.settings.stale_after_intervals)
         as_of = _as_of(data.as_of, stale, ctx)
         frame = "wall-panel is-stale" if stale else "wall-panel"
-        new = signature([*data.values, as_of, frame, round(screen_h)])
+        encoded = [encode(value) for value in data.values]
+        new = [digest for digest, _ in encoded] + signature([as_of, frame, round(screen_h)])
         old = old or []
+        # A resize changes every figure's fonts: the last digest covers the screen height.
+        resized = not old or old[-1] != new[-1]
         for i, value in enumerate(data.values):
-            # A resize changes every figure's fonts: the last digest covers the screen height.
-            changed = i >= len(old) or old[i] != new[i] or old[-1] != new[-1]
-            per_part[i].append(value if changed else no_update)
+            if i < len(old) and old[i] == new[i] and not resized:
+                per_part[i].append(no_update)
+            else:  # what changed (a Patch), or the whole value to a browser with another one
+                held = old[i] if i < len(old) and not resized else None
+                per_part[i].append(update_for(held, new[i], encoded[i][1], value))
         as_of_out.append(as_of if old[n_parts:n_parts + 1] != new[n_parts:n_parts + 1] else no_update)
         class_out.append(frame if old[n_parts + 1:n_parts + 2] != new[n_parts + 1:n_parts + 2] else no_update)
         sig_out.append(new if new != old else no_update)
@@ -91,8 +121,7 @@ def _as_of(as_of: datetime | None, stale: bool, ctx: PanelContext) -> Any:
     return [html.Span(t("wall.stale", ctx.lang), className="stale-badge"), text]
 
 
-for _kind in panel_kinds().values():
-    register_refresh(_kind)
+register_refresh(list(panel_kinds().values()))
 
 clientside_callback(
     ClientsideFunction(namespace="wall", function_name="tick"),

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from components.grids import category_style, grid_options
 from components.links import station_link
-from components.station_map import MapPoint
+from components.station_map import MapPoint, station_map
 from components.theme import FONT_FAMILY
 from components.tile_map import Tile, tile_map
 from i18n import format_time, t
@@ -103,10 +103,18 @@ def province_figure(stations: list[StationAQI], lang: str, height: int | None = 
     return figure
 
 
+CATEGORY_RANK = {c.key: i for i, c in enumerate(CATEGORIES)}  # the map's layers: the worse on top
+
+
 def station_points(stations: list[StationAQI], lang: str) -> list[MapPoint]:
-    """Stations with a position as map points, the worst last so it is drawn on top."""
+    """Stations with a position as map points, a layer per AQI category: the worse on top."""
     return [
         MapPoint(s.code, s.name, s.lat, s.lon, s.colour, str(s.aqi),
-                 f"{s.name}: AQI {s.aqi} · {CATEGORY_BY_KEY[s.category].label(lang)}")
-        for s in reversed(stations) if s.lat is not None and s.lon is not None
+                 f"AQI {s.aqi} · {CATEGORY_BY_KEY[s.category].label(lang)}", CATEGORY_RANK[s.category])
+        for s in stations if s.lat is not None and s.lon is not None
     ]
+
+
+def station_map_of(stations: list[StationAQI], lang: str, **kwargs: Any) -> Any:
+    """The offline station map of ``stations`` by AQI (:func:`components.station_map.station_map`)."""
+    return station_map(station_points(stations, lang), layers=len(CATEGORIES), **kwargs)

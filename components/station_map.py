@@ -33,7 +33,21 @@ class MapPoint:
     lon: float
     colour: str
     label: str  # the value as text, e.g. "152"
-    hover: str
+    hover: str  # what the value means, e.g. "AQI 152 · Kém", shown after the name
+    layer: int = 0  # drawing order: points of a higher layer are drawn over the others
+
+
+def _marker_trace(points: list[MapPoint], size: int) -> go.Scatter:
+    # Names and positions never change between refreshes; a wall sends the colours and the
+    # hover values anew (components/panels/patches.py), so they are apart from them.
+    colours = [p.colour for p in points]
+    return go.Scatter(
+        x=[p.lon for p in points], y=[p.lat for p in points], mode="markers",
+        marker={"color": colours[0] if len(set(colours)) == 1 else colours, "size": size,
+                "line": {"color": "#0f1720", "width": 1}},
+        hovertext=[p.name for p in points], text=[p.hover for p in points], customdata=[p.code for p in points],
+        hovertemplate="%{hovertext}: %{text}<extra></extra>", showlegend=False,
+    )
 
 
 @cache
@@ -49,8 +63,10 @@ def _outline() -> tuple[list[float | None], list[float | None]]:
 
 
 def station_map(points: Sequence[MapPoint], *, height: int | None = 700, font_px: int = 14,
-                marker_px: int | None = None) -> go.Figure:
-    """The outline, the two archipelagos, and one marker per point (worst drawn last, on top)."""
+                marker_px: int | None = None, layers: int = 1) -> go.Figure:
+    """The outline, the two archipelagos, and one marker per point: a trace per layer (0 to
+    ``layers`` − 1, empty ones too, so the figure keeps its shape as points change layer),
+    points in code order within it, higher layers on top."""
     lons, lats = _outline()
     marker = marker_px or max(8, round(font_px * 0.8))
     small = max(8, round(font_px * 0.62))
@@ -63,11 +79,11 @@ def station_map(points: Sequence[MapPoint], *, height: int | None = 700, font_px
                        "line": {"color": "#718096", "width": 1, "dash": "dot"}})
         annotations.append({"x": a.lon, "y": a.lat, "text": a.name.replace("Quần đảo ", "Quần đảo<br>"),
                             "showarrow": False, "font": {"size": small, "color": "#a0aec0"}})
-    figure.add_trace(go.Scatter(
-        x=[p.lon for p in points], y=[p.lat for p in points], mode="markers",
-        marker={"color": [p.colour for p in points], "size": marker, "line": {"color": "#0f1720", "width": 1}},
-        text=[p.hover for p in points], customdata=[p.code for p in points], hoverinfo="text", showlegend=False,
-    ))
+    by_layer: list[list[MapPoint]] = [[] for _ in range(max(layers, 1 + max((p.layer for p in points), default=0)))]
+    for p in sorted(points, key=lambda p: p.code):
+        by_layer[p.layer].append(p)
+    for layer in by_layer:
+        figure.add_trace(_marker_trace(layer, marker))
     mid_lat = math.radians(sum(LAT_RANGE) / 2)
     figure.update_layout(
         template="plotly_dark", paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",

@@ -6,11 +6,10 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from components.air_quality import province_figure, province_tiles, station_points, worst_grid, worst_rows
+from components.air_quality import province_figure, province_tiles, station_map_of, worst_grid, worst_rows
 from components.environment import completeness_figure, exceedance_grid, exceedance_rows, station_completeness_figure
 from components.query import single_values
 from components.refresh import page_refresh
-from components.station_map import station_map
 from components.water_quality import wqi_grid, wqi_rows
 from i18n import format_time, t
 from queries.cached import (
@@ -110,7 +109,7 @@ def refresh(_n: int | None, code: str | None, window: str) -> tuple:
                         station_completeness_figure(station_days_snapshot(code), lang))
     return (
         worst_rows(stations, tz, lang),
-        station_map(station_points(stations, lang)),
+        station_map_of(stations, lang),
         # The tile map and the bars stay national: they are how a reader picks a province.
         province_tiles(everywhere, lang, selected=code),
         province_figure(everywhere, lang),

@@ -29,7 +29,6 @@ def layout(name: str | None = None, kiosk: str = "", lang: str = "", **_query: s
              html.Ul([html.Li(dcc.Link(spec.title, href=f"/wall/{key}")) for key, spec in walls.items()])],
             className="page",
         )
-    kinds = sorted({p.show for page in wall.pages for p in page.panels})
     pages = [_page(i, page, lang, wall) for i, page in enumerate(wall.pages)]
     return html.Div(
         [
@@ -48,7 +47,7 @@ def layout(name: str | None = None, kiosk: str = "", lang: str = "", **_query: s
             dcc.Store(id="wall-viewport"),
             dcc.Interval(id="wall-clock-tick", interval=1000),
             dcc.Interval(id="wall-rotate", interval=wall.rotate_seconds * 1000, disabled=len(pages) < 2),
-            *[dcc.Interval(id={"role": "tick", "kind": k}, interval=wall.refresh_seconds * 1000) for k in kinds],
+            dcc.Interval(id="wall-tick", interval=wall.refresh_seconds * 1000),
         ],
         id="wall-root",
         className="wall wall-kiosk" if kiosk not in ("", "0", "false") else "wall",

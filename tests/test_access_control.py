@@ -14,7 +14,7 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from auth import audit
 from auth.accounts import authenticate, count_users, create_user, get_user, set_disabled, set_password
 from auth.bootstrap import ensure_first_admin
 from auth.tokens import create_token, revoke_token
-from components.panels import panel_kind
+from components.panels import panel_kind, panel_kinds
 from i18n import t
 from settings import ROOT, load_settings
 from store.schema import alerts, tokens
@@ -178,18 +178,20 @@ def _wildcard(value: Any) -> bool:
     return value is ALL or value == ALL
 
 
-def _output(spec: Any, panels: Iterable[str]) -> Any:
-    """What the renderer sends for one output: its id, or for an ALL pattern one id per panel."""
+def _output(spec: Any, panels: Mapping[str, Iterable[str]]) -> Any:
+    """What the renderer sends for one output: its id, or for an ALL pattern one id per panel of its kind."""
     cid, prop = spec.component_id, spec.component_property
     if isinstance(cid, dict) and any(_wildcard(v) for v in cid.values()):
-        return [{"id": {k: (p if _wildcard(v) else v) for k, v in cid.items()}, "property": prop} for p in panels]
+        return [{"id": {k: (p if _wildcard(v) else v) for k, v in cid.items()}, "property": prop}
+                for p in panels.get(cid.get("kind", ""), ())]
     return {"id": cid, "property": prop}
 
 
 def dash_call(client: Any, app: Any, key: str, inputs: list, state: list | None = None,
-              csrf: bool | str = True, panels: Iterable[str] = ()) -> TestResponse:
-    """POST /_dash-update-component as Dash's renderer does; ``panels`` fill the ALL wildcards
-    of the outputs; ``csrf`` False sends no X-CSRFToken header, a string sends that value."""
+              csrf: bool | str = True, panels: Mapping[str, Iterable[str]] | None = None) -> TestResponse:
+    """POST /_dash-update-component as Dash's renderer does; ``panels`` (kind → panel ids) fill
+    the ALL wildcards of the outputs; ``csrf`` False sends no X-CSRFToken header, a string sends that value."""
+    panels = panels or {}
     specs = app.callback_map[key]["output"]
     outputs = [_output(s, panels) for s in specs] if isinstance(specs, list) else _output(specs, panels)
     body = {"output": key, "outputs": outputs, "inputs": inputs,
@@ -223,17 +225,20 @@ def ack_call(client: Any, app: Any, alert: int, **kw: Any) -> TestResponse:
 
 def wall_refresh_call(client: Any, app: Any, panel: str = "p0-4", options: dict | None = None,
                       **kw: Any) -> TestResponse:
-    """The wall's refresh of its "sources" panels, for one panel (by default p0-4 of the overview
+    """The wall's refresh of one "sources" panel and nothing else (by default p0-4 of the overview
     wall, with the options that wall gives it)."""
     kind = panel_kind("sources")
     opts = {"options": kind.Options().model_dump() if options is None else options, "lang": "en", "refresh": 30,
             "screen_share": 1.0}
-    inputs = [{"id": {"role": "tick", "kind": "sources"}, "property": "n_intervals", "value": 1},
+    inputs = [{"id": "wall-tick", "property": "n_intervals", "value": 1},
               {"id": "wall-viewport", "property": "data", "value": {"h": 1080, "screen_rows": 1}}]
-    state = [[{"id": {"role": "opts", "kind": "sources", "panel": panel}, "property": "data", "value": opts}],
-             [{"id": {"role": "sig", "kind": "sources", "panel": panel}, "property": "data", "value": None}]]
-    key = callback_key(app, contains='"kind":"sources"', module="callbacks.wall")
-    return dash_call(client, app, key, inputs, state, panels=[panel], **kw)
+    kinds = list(panel_kinds())  # the order of the refresh's states: one list of opts, then of sigs, per kind
+    state = [[{"id": {"role": "opts", "kind": k, "panel": panel}, "property": "data", "value": opts}]
+             if k == "sources" else [] for k in kinds]
+    state += [[{"id": {"role": "sig", "kind": k, "panel": panel}, "property": "data", "value": None}]
+              if k == "sources" else [] for k in kinds]
+    key = callback_key(app, name="refresh_wall")
+    return dash_call(client, app, key, inputs, state, panels={"sources": [panel]}, **kw)
 
 
 # --------------------------------------------------------------------------- 1, 2: anonymous

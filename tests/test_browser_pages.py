@@ -67,8 +67,8 @@ sources:
         page.locator("#completeness .bars .point").first.wait_for(timeout=30_000)
         completeness_bars = page.locator("#completeness .bars .point").count()
         screenshot(page, "environment")
-        page.locator("#aqi-stations .scatterlayer .trace").nth(1).wait_for(timeout=30_000)
-        station_points = page.locator("#aqi-stations .scatterlayer .trace").nth(1).locator(".point").count()
+        page.locator("#aqi-stations .scatterlayer .trace .point").first.wait_for(timeout=30_000)
+        station_points = page.locator("#aqi-stations .scatterlayer .trace .point").count()
         # Drill down to the worst station's province by URL: every panel narrows to it.
         worst_province = page.locator("#aqi-worst .ag-row [col-id='province']").first.inner_text()
         code = next(p.code for p in all_provinces() if p.name == worst_province)

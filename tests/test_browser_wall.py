@@ -3,6 +3,7 @@ wall fits 1080p, 4K and a 3×2 canvas; new readings appear without a reload and 
 re-drawing the panels; the wall survives the server going away and coming back."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -88,6 +89,20 @@ def _station_file(folder: Path, code: str, value: float, now: datetime) -> None:
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+# Counts the refresh answers carrying a Dash Patch (dash-renderer calls window.fetch).
+COUNT_PATCHES_JS = """() => {
+    const fetch = window.fetch;
+    window.__patches = 0;
+    window.fetch = async (...args) => {
+        const response = await fetch(...args);
+        if (String(args[0]).includes('_dash-update-component')) {
+            response.clone().text().then(t => { if (t.includes('__dash_patch_update')) window.__patches += 1; });
+        }
+        return response;
+    };
+}"""
+
+
 def test_new_readings_show_in_place_and_the_wall_rides_out_a_server_restart(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     drop.mkdir()
@@ -127,6 +142,9 @@ sources:
             # The playlist rotates: the second page and its title show, then the first again.
             page.locator("#wall-page-title", has_text="Trang hai").wait_for(timeout=15_000)
             page.locator("#wall-page-title", has_text="Trang một").wait_for(timeout=15_000)
+            # The sources' ages are written by the browser from the time of their data (assets/wall.js).
+            ages = page.locator(".source-age").all_text_contents()
+            assert ages and all(re.fullmatch(r"\d+ (giây|phút|giờ)", a) for a in ages if a != "–"), ages
 
             first_row = page.locator(".wall-table tbody tr").first
             worst_before = int(first_row.locator("td").first.text_content())
@@ -135,6 +153,7 @@ sources:
                            if s["name"] not in top_now)
             page.evaluate("() => { window.__kept = 42; document.querySelector('.js-plotly-plot').__kept = 42;"
                           " document.querySelector('.wall-panel').__kept = 42; }")
+            page.evaluate(COUNT_PATCHES_JS)
 
             _station_file(drop, station["code"], 2900.0, datetime.now(TZ))
             page.wait_for_function(
@@ -148,6 +167,8 @@ sources:
             assert page.evaluate("() => window.__kept") == 42
             assert page.evaluate("() => document.querySelector('.js-plotly-plot').__kept") == 42
             assert page.evaluate("() => document.querySelector('.wall-panel').__kept") == 42
+            # The changed table and map came as patches of what changed (components/panels/patches.py).
+            assert page.evaluate("() => window.__patches") > 0
 
             app.stop()
             banner = page.locator("#connection-lost")

@@ -137,3 +137,33 @@ def test_the_warnings_panel_lists_warnings_in_force_by_level_with_their_province
     assert cells[0][:3] == ["Cực kỳ nghiêm trọng", "Bão số 3 trên Biển Đông", "Quảng Ninh, Hải Phòng"]
     assert cells[1][:3] == ["Trung bình", "Mưa lớn diện rộng", "Lào Cai"]
     assert rows[2].className == "row-blank"  # the expired heat warning is gone
+
+
+def test_the_sources_panel_sends_when_the_data_came_and_not_how_long_ago(tmp_path) -> None:  # noqa: ANN001
+    """The browser writes the ages and keeps them counting (assets/wall.js), even with the server away:
+    the panel's value changes with new data, not with every minute, and costs a wall nothing meanwhile."""
+    from app import create_app
+    from components.panels import PanelContext, panel_kind, signature
+    from polling import poll_source, sync_sources
+    from settings import load_settings
+    from store.engine import make_engine
+    from store.migrate import upgrade
+    from tests.support import scripted_specs
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'opscentre.db'}")
+    upgrade(engine)
+    specs = scripted_specs(tmp_path, "name: feed\nevery: 1m")
+    sync_sources(engine, specs)
+    polled = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=3)
+    poll_source(engine, specs[0], now=polled)
+    app = create_app(load_settings(var_dir=tmp_path, cache_seconds=0, database_url=str(engine.url)), specs=specs)
+    kind = panel_kind("sources")
+    with app.server.app_context():
+        values = [kind.data(kind.Options(), PanelContext(lang="vi", tz=TZ, now=polled + timedelta(minutes=m),
+                                                         screen_height=1080, panel_height=400)).values
+                  for m in (3, 5)]
+    assert signature(values[0]) == signature(values[1])  # two minutes later: nothing to send
+    (line,) = values[0][0][1].children
+    age = line.children[2]
+    assert (age.className, age.to_plotly_json()["props"]["data-since"]) == ("source-age", str(int(polled.timestamp())))
+    assert line.children[1].children == "feed"

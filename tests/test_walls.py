@@ -9,7 +9,7 @@ import pytest
 from dash import html, no_update
 
 from app import create_app
-from callbacks.wall import refresh_panels
+from callbacks.wall import refresh_kind, refresh_panels
 from components.panels import PanelContext, PanelData, PanelKind, panel_kinds
 from settings import ROOT, ConfigError, load_settings
 from wall_config import current_walls, load_walls
@@ -133,6 +133,18 @@ def test_only_changed_parts_are_sent(app_context: None) -> None:
     assert third[1] == [no_update, no_update]
     assert third[2] == [no_update, no_update]  # same data time
     assert third[4][0] is no_update and third[4][1] != sigs[1]
+
+
+def test_a_panel_kind_that_fails_leaves_its_panels_as_they_are_and_the_others_refresh(app_context: None) -> None:
+    class Broken(Scripted):
+        def data(self, options: Any, ctx: PanelContext) -> PanelData:
+            raise RuntimeError("the store is away")
+
+    working = Scripted()
+    working.values = {"vi": ("một", datetime.now(timezone.utc))}
+    assert refresh_kind(Broken(), None, [opts("vi"), opts("vi")], [None, None]) == [[no_update] * 2] * 5
+    assert refresh_kind(Broken(), None, [], []) == [[]] * 5  # no such panel on this wall: nothing asked
+    assert refresh_kind(working, None, [opts("vi")], [None])[0][0].children == "một"
 
 
 def test_a_taller_screen_redraws_figures_with_larger_text(app_context: None) -> None:

@@ -10,9 +10,10 @@ A panel kind is a subclass of :class:`PanelKind` registered with :func:`register
 * :meth:`PanelKind.data` — the parts' new values, the time of the data and how often it
   is expected to change (for the stale badge).
 
-``callbacks/wall.py`` registers one refresh callback per kind. It sends a part only when
-its value changed, so an unchanged panel costs a few bytes and the browser redraws
-nothing (no flicker). Every screen's refresh calls :meth:`PanelKind.data`, so a kind wraps
+``callbacks/wall.py`` refreshes every panel of a wall in one callback, kind by kind. It
+sends a part only when its value changed (as a ``Patch`` of the changes where that is
+smaller, :mod:`components.panels.patches`), so an unchanged panel costs nothing and the
+browser redraws nothing (no flicker). Every screen's refresh calls :meth:`PanelKind.data`, so a kind wraps
 its expensive builders (figures) in :func:`built`: the same inputs give the same, already
 built and digested value. Panel modules are imported at the bottom of this file.
 """
@@ -117,22 +118,24 @@ class _Encoder(PlotlyJSONEncoder):
             return str(o)
 
 
-def _digest(value: Any) -> str:
+def encode(value: Any) -> tuple[str, str]:
+    """(digest, JSON) of a value as Dash would send it; remembered for values from :func:`built`."""
     known = _DIGESTS.get(id(value))
     if known is not None and known[0] is value:
-        return known[1]
-    return hashlib.blake2b(json.dumps(value, sort_keys=True, cls=_Encoder).encode(), digest_size=8).hexdigest()
+        return known[1], known[2]
+    text = json.dumps(value, sort_keys=True, cls=_Encoder)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest(), text
 
 
 def signature(values: Sequence[Any]) -> list[str]:
     """A short digest per value: the refresh sends only the parts whose digest changed."""
-    return [_digest(v) for v in values]
+    return [encode(v)[0] for v in values]
 
 
 T = TypeVar("T")
 _BUILT_MAX = 128
 _BUILT: OrderedDict[bytes, Any] = OrderedDict()  # key of (builder, arguments) -> value
-_DIGESTS: dict[int, tuple[Any, str]] = {}  # id(value) -> (value, digest), for the values in _BUILT
+_DIGESTS: dict[int, tuple[Any, str, str]] = {}  # id(value) -> (value, digest, JSON), for the values in _BUILT
 _built_lock = threading.Lock()
 
 
@@ -163,12 +166,12 @@ def built(builder: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             _BUILT.move_to_end(key)
             return _BUILT[key]
     value = builder(*args, **kwargs)
-    digest = _digest(value)
+    digest, text = encode(value)
     with _built_lock:
         if key in _BUILT:  # another thread built it meanwhile: keep one
             return _BUILT[key]
         _BUILT[key] = value
-        _DIGESTS[id(value)] = (value, digest)
+        _DIGESTS[id(value)] = (value, digest, text)
         while len(_BUILT) > _BUILT_MAX:
             _, old = _BUILT.popitem(last=False)
             _DIGESTS.pop(id(old), None)

@@ -6,10 +6,9 @@ from typing import Any
 from dash import dcc
 from pydantic import BaseModel, ConfigDict, Field
 
-from components.air_quality import DARK_TEXT, province_figure, province_tiles, station_points
+from components.air_quality import DARK_TEXT, province_figure, province_tiles, station_map_of
 from components.environment import completeness_figure
 from components.panels import PanelContext, PanelData, PanelKind, built, part_id, register, wall_table
-from components.station_map import station_map
 from components.water_quality import DARK_TEXT as WQI_DARK_TEXT
 from components.water_quality import wqi_rows
 from i18n import format_number, format_time, t
@@ -49,7 +48,7 @@ class _GraphPanel(PanelKind):
 
 
 def _station_map(stations: list, lang: str, font_px: int) -> Any:
-    return station_map(station_points(stations, lang), height=None, font_px=font_px)
+    return station_map_of(stations, lang, height=None, font_px=font_px)
 
 
 def _newest_hour(stations: list) -> Any:

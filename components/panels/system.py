@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from components.panels import PanelContext, PanelData, PanelKind, register
 from components.status import status_badge
-from i18n import format_age, t
+from i18n import t
 from queries.cached import health_snapshot
 
 
@@ -24,8 +24,9 @@ class SourcesPanel(PanelKind):
                 [
                     status_badge(s.status, ctx.lang),
                     html.Span(s.name, className="source-name"),
-                    html.Span(format_age(ctx.now - s.last_observation_at, ctx.lang) if s.last_observation_at else "–",
-                              className="source-age"),
+                    # The browser writes the age from the time and keeps it counting (assets/wall.js).
+                    html.Span(className="source-age", **{"data-since": str(int(s.last_observation_at.timestamp()))})
+                    if s.last_observation_at else html.Span("–", className="source-age"),
                 ],
                 className=f"source-line source-{s.status}",
             )
@@ -37,5 +38,4 @@ class SourcesPanel(PanelKind):
                      className="health-line"),
             html.Div(lines, className="source-lines"),
         ]
-        # The age texts change every refresh; they are the point of the panel.
         return PanelData([body], health.checked_at, interval_seconds=60)
