@@ -334,19 +334,25 @@ class _Context:
                     found[sid] = points
         if not wanted:
             return found
-        with self.engine.connect() as conn:
-            rows = driver_all(conn, (
-                select(observations.c.series_id, observations.c.ts, observations.c.value)
-                .where(observations.c.series_id.in_(wanted), observations.c.ts > since,
-                       observations.c.ts <= self.now_ts, observations.c.quality == QUALITY_VALID,
-                       observations.c.value.is_not(None))
-                .order_by(observations.c.series_id, observations.c.ts)
-            ))
-        fetched = {sid: [(ts, ts, value) for _, ts, value in group] for sid, group in groupby(rows, itemgetter(0))}
+        fetched = self.readings_between(wanted, since, self.now_ts)
         for sid in wanted:
             self._read[sid] = (since, fetched.get(sid, []))
         found.update(fetched)
         return found
+
+    def readings_between(self, series_ids: list[int], since: int, until: int) -> dict[int, list[Point]]:
+        """Valid readings of ``series_ids`` in (since, until], oldest first (not kept for other rules)."""
+        if not series_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = driver_all(conn, (
+                select(observations.c.series_id, observations.c.ts, observations.c.value)
+                .where(observations.c.series_id.in_(series_ids), observations.c.ts > since,
+                       observations.c.ts <= until, observations.c.quality == QUALITY_VALID,
+                       observations.c.value.is_not(None))
+                .order_by(observations.c.series_id, observations.c.ts)
+            ))
+        return {sid: [(ts, ts, value) for _, ts, value in group] for sid, group in groupby(rows, itemgetter(0))}
 
     def newest_readings(self, series_ids: list[int], since: int) -> dict[int, Point]:
         """Each series' newest valid reading in (since, now] (series without one are absent).
@@ -558,7 +564,7 @@ def _rate_of_change(rule: RateOfChangeRule, ctx: _Context) -> list[Condition]:
     if not targets:
         return []
     slack = 2 * max(ctx.fresh(s) for _, s, _ in targets)
-    values = ctx.readings([sid for sid, _, _ in targets], ctx.now_ts - rule.window - slack)
+    values = _change_windows(rule, targets, ctx.now_ts - rule.window - slack, ctx)
     clear = rule.change_clear_level(ctx.rules.defaults.clear_margin)
     window_text = {lang: format_age(timedelta(seconds=rule.window), lang) for lang in LANGUAGES}
     verdicts = []
@@ -570,6 +576,32 @@ def _rate_of_change(rule: RateOfChangeRule, ctx: _Context) -> list[Condition]:
             continue
         verdicts.append(change_verdict(rule, station, unit, judged, window_text))
     return _by_scope(rule, verdicts, ctx)
+
+
+def _change_windows(rule: RateOfChangeRule, targets: list[tuple[int, _Station, str]], since: int,
+                    ctx: _Context) -> dict[int, list[Point]]:
+    """The readings in (since, now] that decide each target series' change.
+
+    The change is the newest plausible reading against the last one at least ``window``
+    before it, which is at least ``window`` before now: the readings up to then and the
+    newest are enough. A series whose newest reading is implausible reads its whole window.
+    """
+    ids = [sid for sid, _, _ in targets]
+    newest = ctx.newest_readings(ids, since)
+    early = ctx.readings_between(ids, since, ctx.now_ts - rule.window)
+    values: dict[int, list[Point]] = {}
+    whole = []
+    for sid, station, unit in targets:
+        point = newest.get(sid)
+        if point is None:
+            continue
+        if not ctx.plausible(station, rule.metric, unit)(point[2]):
+            whole.append(sid)
+            continue
+        before = early.get(sid, [])
+        values[sid] = before if before and before[-1][0] == point[0] else [*before, point]
+    values.update(ctx.readings(whole, since))
+    return values
 
 
 def change_verdict(rule: RateOfChangeRule, station: _Station, unit: str, judged: tuple[str, float],
