@@ -373,6 +373,28 @@ rules:
     assert evaluate(any_engine, rules, T0 + 60 * M, LIMITS).resolved == (alert_id,)
 
 
+def test_a_change_is_measured_from_the_newest_plausible_reading(any_engine: Engine, tmp_path: Path) -> None:
+    rules = make_rules(tmp_path, """\
+rules:
+  - id: pm25-jump
+    name: {vi: "PM2.5 tăng nhanh", en: "PM2.5 jump"}
+    kind: rate_of_change
+    severity: minor
+    subtype: air
+    metric: PM2.5
+    window: 30m
+    change: 50
+    direction: rise
+""")
+    air, calm = station("HNI-AIR-01", subtype="air"), station("HNI-AIR-02", subtype="air")
+    # +70 over 30 minutes up to T0 + 30 min; then an impossible negative value, passed over.
+    feed(any_engine, air, "PM2.5", every_5min(T0, [30, 30, 40, 60, 80, 90, 100, -5]), unit="µg/m³")
+    feed(any_engine, calm, "PM2.5", every_5min(T0, [30, 31, 30, 32, 31, 30, 31, 30]), unit="µg/m³")
+    result = evaluate(any_engine, rules, T0 + 35 * M, LIMITS)
+    by_code = {c.subject_code: (c.status, c.value) for c in result.conditions}
+    assert by_code == {"HNI-AIR-01": (BREACH, 70), "HNI-AIR-02": (CLEAR, -1)}  # 30 now against 31 at T0 + 5 min
+
+
 def test_station_offline_after_three_intervals_without_a_valid_reading(any_engine: Engine, tmp_path: Path) -> None:
     rules = make_rules(tmp_path, """\
 rules:
