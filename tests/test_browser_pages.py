@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from components.area import AREA_PATHS
@@ -69,6 +70,8 @@ sources:
         screenshot(page, "environment")
         page.locator("#aqi-stations .scatterlayer .trace .point").first.wait_for(timeout=30_000)
         station_points = page.locator("#aqi-stations .scatterlayer .trace .point").count()
+        with_aqi = sum(1 for s in httpx.get(base + "/api/v1/stations?type=air", timeout=30).json()["stations"]
+                       if s["aqi"] is not None and s["lat"] is not None)
         # Drill down to the worst station's province by URL: every panel narrows to it.
         worst_province = page.locator("#aqi-worst .ag-row [col-id='province']").first.inner_text()
         code = next(p.code for p in all_provinces() if p.name == worst_province)
@@ -90,8 +93,11 @@ sources:
     assert len(aqi_values) == 10 and aqi_values == sorted(aqi_values, reverse=True)
     assert all(0 <= v <= 500 for v in aqi_values)
     assert bars >= 20  # most of the 34 provinces have an air station
-    assert completeness_bars == bars  # only air stations here: the same provinces report
-    assert station_points == 80  # every air station of the demo on the offline map
+    # Only air stations here: every province with an AQI now reports; a station's outage
+    # (the demo feeds simulate some) can leave a province without a current AQI, not without a day.
+    assert bars <= completeness_bars <= 34
+    # Every air station with an AQI now on the offline map (a demo outage may leave one without).
+    assert station_points == with_aqi >= 75
     assert province_rows == {worst_province}
     assert station_title.startswith("Trạm quan trắc không khí")
     assert any(text.startswith("PM2.5") for text in panels) and len(panels) >= 6, panels
@@ -115,6 +121,10 @@ sources:
         tiles = page.locator("#land-kpis .kpi-name").all_inner_texts()
         first_title = page.locator("#land-detail-title").inner_text()
         pager = page.locator("#land-breakdown .ag-paging-row-summary-panel").inner_text()
+        # The map draws after the grid: wait for its values rather than read a half-drawn map.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#land-map .annotation-text')]"
+            ".filter(e => /^\\s*\\d+\\s*$/.test(e.textContent)).length >= 30", timeout=30_000)
         tile_values = page.locator("#land-map .annotation-text").all_text_contents()
         screenshot(page, "land")
         # A tile is a link that picks its KPI for the drill-down; the URL keeps the choice.
