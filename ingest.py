@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -212,14 +213,33 @@ def upsert_entities(conn: Connection, items: list[Entity]) -> None:
         conn.execute(insert(entities), new_rows)
 
 
-def _resolve_series(conn: Connection, checked: _Checked) -> tuple[np.ndarray, np.ndarray, list[Rejected]]:
+@dataclass
+class _Lookup:
+    """Entity ids by code and (series id, unit) by (entity id, metric), as stored in the transaction.
+
+    Loaded once per batch: a batch in parts would otherwise read both tables per part.
+    """
+
+    entity_ids: dict[str, int]
+    known: dict[tuple[int, str], tuple[int, str]]
+
+    @classmethod
+    def load(cls, conn: Connection) -> _Lookup:
+        return cls(
+            dict(conn.execute(select(entities.c.code, entities.c.id)).all()),
+            {(r.entity_id, r.metric): (r.id, r.unit) for r in conn.execute(select(series))},
+        )
+
+
+def _resolve_series(
+    conn: Connection, checked: _Checked, lookup: _Lookup
+) -> tuple[np.ndarray, np.ndarray, list[Rejected]]:
     """The series id of each checked row (creating series on first sight), and a mask of the resolved rows.
 
     Rows of unknown entities, or whose unit clashes with their series, are returned
     as rejections instead.
     """
-    entity_ids = dict(conn.execute(select(entities.c.code, entities.c.id)).all())
-    known = {(r.entity_id, r.metric): (r.id, r.unit) for r in conn.execute(select(series))}
+    entity_ids, known = lookup.entity_ids, lookup.known
     # Each distinct (entity, metric, unit), in order of first appearance.
     pair, _ = pd.factorize(checked.entity * len(checked.metric_names) + checked.metric)
     key, _ = pd.factorize(pair * len(checked.unit_names) + checked.unit)
@@ -274,20 +294,52 @@ def _resolve_series(conn: Connection, checked: _Checked) -> tuple[np.ndarray, np
 
 
 def store_batch(conn: Connection, source_id: int | None, batch: Batch, now: datetime | None = None) -> IngestResult:
-    """Validate and store ``batch`` in the caller's transaction."""
+    """Validate and store ``batch`` in the caller's transaction.
+
+    ``batch.readings`` may be an iterator of frames (parts): each is stored as it comes,
+    while its producer prepares the next; ``batch.rejected`` is read once they are all in.
+    """
     now = now or datetime.now(timezone.utc)
     upsert_entities(conn, batch.entities)
-    checked = _check(readings_frame(batch.readings), now)
-    series_id, resolved, unresolved = _resolve_series(conn, checked)
-    rejected = list(batch.rejected) + checked.rejected + unresolved
+    parts = batch.readings if isinstance(batch.readings, Iterator) else [batch.readings]
+    lookup = _Lookup.load(conn)
+    stored = [_store_readings(conn, source_id, readings_frame(part), now, lookup) for part in parts]
+    # The roll-ups once, after every part: refreshed between parts, the refresh's INSERT ...
+    # SELECT spilled SQLite's statement journal to a file and the next parts stored ~3x slower.
+    touched = stored[0].touched if len(stored) == 1 else list(dict.fromkeys(k for part in stored for k in part.touched))
+    refresh_hourly(conn, touched)
+    rejected = list(batch.rejected) + [r for part in stored for r in part.rejected]
+    record_rejections(conn, source_id, rejected, now)
+    newest = max((part.newest for part in stored if part.newest is not None), default=None)
+    return IngestResult(
+        accepted=sum(part.accepted for part in stored),
+        changed=sum(part.changed for part in stored),
+        rejected=len(rejected),
+        newest=newest,
+    )
+
+
+@dataclass(frozen=True)
+class _Stored:
+    accepted: int
+    changed: int
+    rejected: list[Rejected]  # by validation, then by series resolution
+    newest: datetime | None
+    touched: list[tuple[int, int]]  # (series_id, hour_ts) of the readings stored
+
+
+def _store_readings(
+    conn: Connection, source_id: int | None, frame: pd.DataFrame, now: datetime, lookup: _Lookup
+) -> _Stored:
+    """Upsert the valid readings of ``frame``; return what was stored and refused."""
+    checked = _check(frame, now)
+    series_id, resolved, unresolved = _resolve_series(conn, checked, lookup)
     ts = checked.ts[resolved]
     changed = upsert_observation_arrays(
         conn, series_id[resolved], ts, checked.value[resolved], checked.quality[resolved], source_id
     )
-    refresh_hourly(conn, touched_hours(series_id[resolved], ts))
-    record_rejections(conn, source_id, rejected, now)
     newest = datetime.fromtimestamp(int(ts.max()), timezone.utc) if len(ts) else None
-    return IngestResult(accepted=len(ts), changed=changed, rejected=len(rejected), newest=newest)
+    return _Stored(len(ts), changed, checked.rejected + unresolved, newest, touched_hours(series_id[resolved], ts))
 
 
 def record_rejections(conn: Connection, source_id: int | None, rejected: list[Rejected], now: datetime) -> None:

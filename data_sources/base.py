@@ -84,7 +84,10 @@ class Batch:
 
     ``readings`` may be a list of :class:`Reading` or, for bulk adapters, a pandas
     DataFrame with columns ``entity, metric, ts, value, unit, quality`` (``ts`` as
-    timezone-aware timestamps or integer epoch seconds). ``after_commit`` callbacks run
+    timezone-aware timestamps or integer epoch seconds), or an iterator of such DataFrames
+    (parts, stored in the same transaction as they come, so that an adapter can prepare
+    the next part meanwhile; it may add to ``rejected``, ``after_commit`` and
+    ``after_rollback`` until the iterator is exhausted). ``after_commit`` callbacks run
     only once the batch is safely stored (a files adapter archives its files there);
     ``after_rollback`` ones run if storing failed.
     """

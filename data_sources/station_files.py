@@ -97,7 +97,13 @@ them again. Archive and quarantine folders inside the drop folder are never read
 
 Speed (``bench/station_files.py``): parsing keeps lookup caches per source and a fast
 path for clean tab-separated lines whose texts were seen before; files are read and
-moved with plain ``os`` calls. See ``bench/README.md`` for the figures.
+moved with plain ``os`` calls. A poll of more than 10,000 files (a backlog; it needs
+``max_files`` above that) is read and parsed by a worker process, in parts of about
+10,000 files holding all the files of their stations, while this process stores the
+previous part, all in the one transaction; when the worker lags this process reads a
+part itself, and if it fails its parts are read here: the outcome is the same. The
+worker is spawned once (so entry scripts need their ``if __name__ == "__main__"``
+guard) and kept. See ``bench/README.md`` for the figures.
 """
 from __future__ import annotations
 
@@ -107,12 +113,17 @@ import errno
 import fnmatch
 import logging
 import math
+import multiprocessing
 import os
 import re
 import string
 import sys
+import threading
 import time
 import unicodedata
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -125,7 +136,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from data_sources.base import Adapter, Batch, Options, PollContext, Reading, Rejected, SourceError
-from data_sources.files import _REASON_SUFFIX, _Signature, move_without_overwrite, preview
+from data_sources.files import _REASON_SUFFIX, move_without_overwrite, preview
 from data_sources.registry import register
 from data_sources.tabular import QualityMap, TimeZoneName
 
@@ -360,13 +371,15 @@ class _Columns:
         return len(self.ts)
 
     def frame(self) -> pd.DataFrame:
+        # Texts as categories: a few thousand distinct ones repeat over every row, so ingest
+        # factorizes codes instead of strings (and a part from the worker process pickles small).
         return pd.DataFrame(
             {
-                "entity": self.entity,
-                "metric": self.metric,
+                "entity": pd.Categorical(self.entity),
+                "metric": pd.Categorical(self.metric),
                 "ts": np.array(self.ts, dtype="int64"),
                 "value": np.array(self.value, dtype="float64"),
-                "unit": self.unit,
+                "unit": pd.Categorical(self.unit),
                 "quality": np.array(self.quality, dtype="int64"),
             }
         )
@@ -417,7 +430,7 @@ class StationFileParser:
         self._metric_cache: dict[str, str] = {}  # a _Bad value is a reason
         self._unit_cache: dict[tuple[str, str], UnitRule] = {}
         self._time_cache: dict[str, int | _Bad] = {}
-        self._station_cache: dict[tuple[str, ...], str] = {}
+        self._station_cache: dict[str | tuple[str, ...] | None, str] = {}
         # Successes only, keyed by the exact field text: the fast path of clean lines.
         self._fast_metric: dict[str, str] = {}
         self._fast_time: dict[str, int] = {}
@@ -491,11 +504,12 @@ class StationFileParser:
         except (ValueError, OverflowError):
             raise _LineError(f"time {_snippet(raw)} is not a valid date and time") from None
 
-    def station(self, groups: dict[str, str | None]) -> str:
-        key = tuple([groups.get(g) or "" for g in self._template_groups])
+    def station(self, name: re.Match[str]) -> str:
+        """The station code of a file name matched by ``filename_pattern``."""
+        key = name.group(*self._template_groups)  # a text, or a tuple of them: what the code depends on
         code = self._station_cache.get(key)
         if code is None:
-            code = self.opts.station_code.format_map({k: (v or "") for k, v in groups.items()}).strip()
+            code = self.opts.station_code.format_map({k: (v or "") for k, v in name.groupdict().items()}).strip()
             _trim(self._station_cache)
             self._station_cache[key] = code
         return code
@@ -596,6 +610,16 @@ class StationFileParser:
 
     # -- files
 
+    def station_of(self, name: str) -> str:
+        """The station code a file name gives, "" if it gives none."""
+        m = self.name_re.fullmatch(name)
+        if m is None:
+            return ""
+        try:
+            return self.station(m)
+        except (KeyError, ValueError, IndexError):
+            return ""
+
     def parse(self, name: str, data: bytes) -> ParsedFile:
         """One file as :class:`ParsedFile` (readings with UTC datetimes); never raises."""
         out = _Columns()
@@ -634,7 +658,7 @@ class StationFileParser:
             except _LineError as exc:
                 return 0, 0, f"the file name's {exc}"
         try:
-            station = self.station(groups)
+            station = self.station(m)
         except (KeyError, ValueError, IndexError) as exc:
             return 0, 0, f"options.station_code cannot be filled from the file name ({exc})"
         if not station:
@@ -748,13 +772,179 @@ def parse_station_file(
 
 # ----------------------------------------------------------------------------- adapter
 
+#: A poll of more files than this is read and parsed by a worker process, in parts of
+#: about this many files, while this process stores the previous part (bench/station_files.py).
+_PART_FILES = 10_000
+_AHEAD = 3  # parts handed to the worker before the next one is waited for: it never idles
+_SLICE = 256  # files read in this process between two looks at the time budget
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
+
+class _Candidate(NamedTuple):
     path: str
     name: str
     subdir: str  # relative to the drop folder, "" for the top
-    signature: _Signature
+    size: int  # size and modification time when listed: if either moves, the file is being written
+    mtime_ns: int
+
+
+class _Taken(NamedTuple):
+    """What reading and parsing a list of candidates gave, files by their index in that list."""
+
+    rejected: list[Rejected]  # line and file rejections
+    archive: list[int]  # readings taken: archive once they are committed
+    quarantine: list[tuple[int, str]]  # no reading: quarantine, with this reason
+    notes: list[str]  # files left for the next poll, and why (for the log)
+
+
+def _take(parser: StationFileParser, files: Sequence[_Candidate], out: _Columns) -> _Taken:
+    """Read and parse ``files`` into ``out``; a file that changed since it was listed is left for the next poll."""
+    taken = _Taken([], [], [], [])
+    parse_into = parser.parse_into
+    for i, cand in enumerate(files):
+        try:
+            data, size, mtime_ns = _read(cand.path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            taken.notes.append(f"cannot read {cand.path} ({exc}); will retry")
+            continue
+        if size != cand.size or mtime_ns != cand.mtime_ns or len(data) != size:
+            continue  # written to since it was listed, or while we read it: next poll
+        rejected, _, _, problem = parse_into(cand.name, data, out)
+        if rejected:
+            taken.rejected.extend(rejected)
+        if problem is None:
+            taken.archive.append(i)
+        else:
+            taken.quarantine.append((i, problem))
+    return taken
+
+
+_worker_parsers: dict[str, StationFileParser] = {}  # in the worker process, by options (as JSON)
+
+
+def _worker_parser(options: str) -> StationFileParser:
+    """In the worker process: the parser of a source, which (with its caches) lives on between parts."""
+    parser = _worker_parsers.get(options)
+    if parser is None:
+        parser = _worker_parsers[options] = StationFileParser(StationFilesOptions.model_validate_json(options))
+    return parser
+
+
+def _prepare_in_worker(options: str) -> None:
+    _worker_parser(options)
+
+
+def _take_in_worker(options: str, files: list[_Candidate]) -> tuple[pd.DataFrame, _Taken]:
+    """:func:`_take` in the worker process."""
+    out = _Columns()
+    taken = _take(_worker_parser(options), files, out)
+    return out.frame(), taken
+
+
+_pool_lock = threading.Lock()
+_pool_in_use: ProcessPoolExecutor | None = None
+
+
+def _pool() -> ProcessPoolExecutor:
+    """The worker process, started on first use and kept (spawned: forking a threaded server is unsafe)."""
+    global _pool_in_use
+    with _pool_lock:
+        if _pool_in_use is None:
+            _pool_in_use = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool_in_use
+
+
+def _start_worker(options: str) -> None:
+    """Have the worker process started, with the source's parser, while this one scans."""
+    pool = _pool()
+    try:
+        pool.submit(_prepare_in_worker, options)
+    except Exception:  # noqa: BLE001 - a broken worker: the poll that needs one starts a new one
+        _forget_pool(pool)
+
+
+def _forget_pool(pool: ProcessPoolExecutor) -> None:
+    """Let a failed worker go: the next large poll starts a new one."""
+    global _pool_in_use
+    with _pool_lock:
+        if _pool_in_use is pool:
+            _pool_in_use = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Parts:
+    """The parts of a large poll, read and parsed by the worker process ahead of their turn.
+
+    When the worker's next part is not ready, this process reads one itself (from the far
+    end) rather than wait. If the worker fails (it died, or cannot be started), its parts
+    are read in this process instead: the outcome is the same, only slower.
+    """
+
+    def __init__(self, source: str, parser: StationFileParser, options: str, parts: list[list[_Candidate]]) -> None:
+        self.source = source
+        self.parser = parser
+        self.options = options  # as JSON
+        self.todo = deque(parts)  # not handed out yet
+        self.queue: deque[tuple[list[_Candidate], Future | None]] = deque()  # handed to the worker
+        self.pool: ProcessPoolExecutor | None = None
+        try:
+            self.pool = _pool()
+        except Exception as exc:  # noqa: BLE001 - no worker: read here
+            self._failed(exc)
+
+    def left(self) -> bool:
+        return bool(self.todo or self.queue)
+
+    def stop(self) -> None:
+        """Hand out no more parts; those with the worker still come."""
+        self.todo.clear()
+
+    def next(self) -> tuple[list[_Candidate], pd.DataFrame, _Taken]:
+        """A part, with its readings and what became of its files."""
+        while self.todo and len(self.queue) < _AHEAD:
+            self._submit(self.todo.popleft())
+        part, future = self.queue[0]
+        if future is None or future.done() or not self.todo:
+            self.queue.popleft()
+            return part, *self._result(future, part)
+        part = self.todo.pop()
+        return part, *self._take_here(part)
+
+    def cancel(self) -> None:
+        for _, future in self.queue:
+            if future is not None:
+                future.cancel()
+        self.queue.clear()
+
+    def _submit(self, part: list[_Candidate]) -> None:
+        future = None
+        if self.pool is not None:
+            try:
+                future = self.pool.submit(_take_in_worker, self.options, part)
+            except Exception as exc:  # noqa: BLE001 - no worker: read here
+                self._failed(exc)
+        self.queue.append((part, future))
+
+    def _result(self, future: Future | None, part: list[_Candidate]) -> tuple[pd.DataFrame, _Taken]:
+        if future is not None:
+            try:
+                return future.result()
+            except Exception as exc:  # noqa: BLE001 - the worker failed: read here
+                self._failed(exc)
+        return self._take_here(part)
+
+    def _take_here(self, part: list[_Candidate]) -> tuple[pd.DataFrame, _Taken]:
+        out = _Columns()
+        taken = _take(self.parser, part, out)
+        return out.frame(), taken
+
+    def _failed(self, exc: Exception) -> None:
+        log.warning("source %s: the file-reading worker failed (%s: %s); reading in this process",
+                    self.source, exc.__class__.__name__, exc)
+        if self.pool is not None:
+            _forget_pool(self.pool)
+            self.pool = None
 
 
 @register
@@ -771,17 +961,17 @@ class StationFilesAdapter(Adapter):
         self.archive = Path(options.archive_folder) if options.archive_folder else self.folder / "archive"
         self.quarantine = Path(options.quarantine_folder) if options.quarantine_folder else self.folder / "quarantine"
         self.parser = StationFileParser(options)
+        self._options_json = options.model_dump_json()  # what the worker process builds its parser from
         self._patterns = [p.lower() for p in options.patterns]
-        self._simple = [p[1:] for p in self._patterns if p.startswith("*") and not any(c in p[1:] for c in "*?[")]
-        if len(self._simple) != len(self._patterns):
-            self._simple = None  # some pattern needs fnmatch
+        simple = tuple(p[1:] for p in self._patterns if p.startswith("*") and not any(c in p[1:] for c in "*?["))
+        self._simple = simple if len(simple) == len(self._patterns) else None  # None: some pattern needs fnmatch
 
     def _wanted(self, name: str) -> bool:
         if name.startswith((".", "~$")) or name.endswith(_REASON_SUFFIX):
             return False
         lower = name.lower()
         if self._simple is not None:
-            return lower.endswith(tuple(self._simple))
+            return lower.endswith(self._simple)
         return any(fnmatch.fnmatchcase(lower, p) for p in self._patterns)
 
     def candidates(self) -> list[_Candidate]:
@@ -796,7 +986,7 @@ class StationFilesAdapter(Adapter):
         settle = self.options.settle_seconds
         recursive = self.options.recursive
         wanted = self._wanted
-        found: list[tuple[int, str, str, str, _Signature]] = []
+        found: list[tuple[int, str, str, str, int]] = []
         stack: list[tuple[str, str]] = [(os.path.abspath(self.folder), "")]
         top = True
         while stack:
@@ -824,68 +1014,114 @@ class StationFilesAdapter(Adapter):
                     continue  # vanished meanwhile
                 if now - st.st_mtime < settle:
                     continue  # still being written (or just finished): next poll
-                found.append((st.st_mtime_ns, rel, name, entry.path, _Signature(st.st_size, st.st_mtime_ns)))
-        found.sort(key=lambda item: item[:3])
-        return [_Candidate(path, name, rel, sig) for _, rel, name, path, sig in found[: self.options.max_files]]
+                found.append((st.st_mtime_ns, rel, name, entry.path, st.st_size))
+        # Oldest first, then by folder and name; a path is listed once, so sizes are never compared.
+        found.sort()
+        taken = found[: self.options.max_files]
+        return [_Candidate(path, name, rel, size, mtime) for mtime, rel, name, path, size in taken]
 
     def poll(self, ctx: PollContext) -> Batch:
         batch = Batch()
-        out = _Columns()
         day = ctx.now.astimezone(ZoneInfo(self.options.timezone)).strftime("%Y-%m-%d")
         budget_end = time.monotonic() + ctx.timeout_seconds / 2
-        archived: list[_Candidate] = []
-        parse_into = self.parser.parse_into
-        for n, cand in enumerate(self.candidates()):
-            if n % 256 == 0 and time.monotonic() > budget_end:
-                log.info("source %s: time budget used; remaining files wait for the next poll", self.name)
+        if self.options.max_files > _PART_FILES:
+            _start_worker(self._options_json)  # this poll may be large: the worker starts during the scan
+        files = self.candidates()
+        archived: list[_Candidate] = []  # filled as the files are read
+        batch.after_commit.append(partial(self._archive_all, archived, day))
+        if len(files) > _PART_FILES:
+            parts = self._parts(batch, files, archived, ctx.now, budget_end)
+            batch.after_rollback.append(parts.close)
+            batch.readings = parts
+            return batch
+        out = _Columns()
+        for start in range(0, len(files), _SLICE):
+            if time.monotonic() > budget_end:
+                self._budget_used()
                 break
-            try:
-                data, after = _read(cand.path)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                log.warning("source %s: cannot read %s (%s); will retry", self.name, cand.path, exc)
-                continue
-            if after != cand.signature or len(data) != after.size:
-                continue  # written to since it was listed, or while we read it: next poll
-            rejected, _, _, problem = parse_into(cand.name, data, out)
-            if rejected:
-                batch.rejected.extend(rejected)
-            if problem is None:
-                archived.append(cand)
-            else:
-                batch.after_commit.append(partial(self._quarantine, cand, problem, ctx.now))
-        if archived:
-            batch.after_commit.append(partial(self._archive_all, archived, day))
+            part = files[start : start + _SLICE]
+            self._record(batch, part, _take(self.parser, part, out), archived, ctx.now)
         batch.readings = out.frame() if len(out) else []
         return batch
+
+    def _parts(
+        self, batch: Batch, files: list[_Candidate], archived: list[_Candidate], when: datetime, budget_end: float
+    ) -> Iterator[pd.DataFrame]:
+        """The readings of ``files`` part by part, read and parsed by the worker while the previous part is stored."""
+        parts = _Parts(self.name, self.parser, self._options_json, self._by_station(files))
+        try:
+            while parts.left():
+                if parts.todo and time.monotonic() > budget_end:
+                    self._budget_used()
+                    parts.stop()
+                    continue
+                part, frame, taken = parts.next()
+                self._record(batch, part, taken, archived, when)
+                yield frame
+        finally:
+            parts.cancel()
+
+    def _by_station(self, files: list[_Candidate]) -> list[list[_Candidate]]:
+        """``files`` in parts of about _PART_FILES, each with all the files of its stations, in their order.
+
+        The readings of a station are then never split between parts: two readings with the
+        same key meet in one part, where the later one wins as it does in a whole batch.
+        """
+        stations: dict[str, list[int]] = {}
+        station_of = self.parser.station_of
+        for i, cand in enumerate(files):
+            stations.setdefault(station_of(cand.name), []).append(i)
+        parts: list[list[_Candidate]] = []
+        part: list[int] = []
+        for indexes in stations.values():
+            part.extend(indexes)
+            if len(part) >= _PART_FILES:
+                parts.append([files[i] for i in sorted(part)])
+                part = []
+        if part:
+            parts.append([files[i] for i in sorted(part)])
+        return parts
+
+    def _record(
+        self, batch: Batch, files: list[_Candidate], taken: _Taken, archived: list[_Candidate], when: datetime
+    ) -> None:
+        """Rejections for the store; files to archive or to quarantine once the batch is committed."""
+        batch.rejected.extend(taken.rejected)
+        archived.extend(files[i] for i in taken.archive)
+        batch.after_commit.extend(partial(self._quarantine, files[i], reason, when) for i, reason in taken.quarantine)
+        for note in taken.notes:
+            log.warning("source %s: %s", self.name, note)
+
+    def _budget_used(self) -> None:
+        log.info("source %s: time budget used; remaining files wait for the next poll", self.name)
 
     # Both run only after the batch is committed, so the store and the folders agree.
 
     def _archive_all(self, files: list[_Candidate], day: str) -> None:
-        made: set[str] = set()
         base = os.path.join(os.path.abspath(self.archive), day)
+        folders: dict[str, str] = {}  # sub-folder -> its archive folder, once made
         for cand in files:
-            folder = os.path.join(base, cand.subdir) if cand.subdir else base
             try:
-                if not _unchanged(cand.path, cand.signature):
+                if not _unchanged(cand):
                     continue
-                if folder not in made:
+                folder = folders.get(cand.subdir)
+                if folder is None:
+                    folder = os.path.join(base, cand.subdir) if cand.subdir else base
                     os.makedirs(folder, exist_ok=True)
-                    made.add(folder)
+                    folders[cand.subdir] = folder
                 if not _rename_noreplace(cand.path, os.path.join(folder, cand.name)):
                     move_without_overwrite(Path(cand.path), Path(folder))  # a clash (-> name_1) or no renameat2
             except OSError as exc:  # one unmovable file must not stop the others
                 log.warning("source %s: cannot archive %s (%s); it will be read again", self.name, cand.path, exc)
 
     def _quarantine(self, cand: _Candidate, reason: str, when: datetime) -> None:
-        if not _unchanged(cand.path, cand.signature):
+        if not _unchanged(cand):
             return
         folder = self.quarantine / cand.subdir if cand.subdir else self.quarantine
         target = move_without_overwrite(Path(cand.path), folder, with_reason=True)
         text = (
             f"{reason}\n\nfile: {cand.name}\nsource: {self.name}\n"
-            f"received_at: {when.isoformat()}\nsize_bytes: {cand.signature.size}\n"
+            f"received_at: {when.isoformat()}\nsize_bytes: {cand.size}\n"
         )
         Path(f"{target}{_REASON_SUFFIX}").write_text(text, encoding="utf-8")
         log.warning("source %s: quarantined %s: %s", self.name, cand.name, reason)
@@ -894,8 +1130,8 @@ class StationFilesAdapter(Adapter):
 _O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
-def _read(path: str) -> tuple[bytes, _Signature]:
-    """The file's bytes and its size/time as seen on the open file (plain os calls: cheap).
+def _read(path: str) -> tuple[bytes, int, int]:
+    """The file's bytes, size and modification time as seen on the open file (plain os calls: cheap).
 
     One byte more than the size is asked for: if it comes, the file grew while being
     read and the caller sees ``len(data) != size`` and leaves it for the next poll.
@@ -911,16 +1147,16 @@ def _read(path: str) -> tuple[bytes, _Signature]:
             data += chunk
     finally:
         os.close(fd)
-    return data, _Signature(st.st_size, st.st_mtime_ns)
+    return data, st.st_size, st.st_mtime_ns
 
 
-def _unchanged(path: str, signature: _Signature) -> bool:
+def _unchanged(cand: _Candidate) -> bool:
     # Replaced since we read it: what we stored is not this content; take it next poll.
     try:
-        st = os.stat(path)
+        st = os.stat(cand.path)
     except FileNotFoundError:
         return False
-    return st.st_size == signature.size and st.st_mtime_ns == signature.mtime_ns
+    return st.st_size == cand.size and st.st_mtime_ns == cand.mtime_ns
 
 
 def _load_renameat2() -> Any:

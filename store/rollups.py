@@ -37,11 +37,13 @@ ON CONFLICT (series_id, hour_ts) DO UPDATE SET
     min = excluded.min, max = excluded.max, last_ts = excluded.last_ts, last_value = NULL,
     last_valid_ts = excluded.last_valid_ts
 """
+# A row-value IN: SQLite then looks the touched buckets up by hourly's key; with a correlated
+# EXISTS it scanned the whole of hourly (every hour of history) on each batch.
 _LAST_VALUE = """
 UPDATE hourly SET last_value = (
     SELECT o.value FROM observations o WHERE o.series_id = hourly.series_id AND o.ts = hourly.last_ts
 )
-WHERE EXISTS (SELECT 1 FROM touched_hours t WHERE t.series_id = hourly.series_id AND t.hour_ts = hourly.hour_ts)
+WHERE (series_id, hour_ts) IN (SELECT series_id, hour_ts FROM touched_hours)
 """
 
 

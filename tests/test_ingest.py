@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -9,7 +10,10 @@ from sqlalchemy import Engine, func, select
 
 from data_sources.base import Batch, Entity, Reading, Rejected
 from ingest import store_batch
+from store.engine import make_engine
+from store.migrate import upgrade
 from store.schema import entities, observations, quarantine, series
+from store.schema import hourly as store_hourly
 
 NOW = datetime(2026, 11, 22, 0, 0, tzinfo=timezone.utc)
 STATION = Entity("HNI-AIR-01", "station", "Trạm Nguyễn Văn Cừ", subtype="air", province_code="HNI", lat=21.05, lon=105.88)
@@ -141,3 +145,84 @@ def test_a_crash_mid_batch_leaves_the_store_as_it_was(any_engine: Engine) -> Non
     assert reasons(any_engine) == []
     with any_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(entities)).scalar_one() == 1
+
+
+def _frame(values: list[tuple[str, int, float]]) -> pd.DataFrame:
+    """Readings of HNI-AIR-01 as a frame: (metric, minutes before NOW, value)."""
+    return pd.DataFrame(
+        {
+            "entity": ["HNI-AIR-01"] * len(values),
+            "metric": [m for m, _, _ in values],
+            "ts": [int((NOW - timedelta(minutes=minutes)).timestamp()) for _, minutes, _ in values],
+            "value": [v for _, _, v in values],
+            "unit": ["µg/m³"] * len(values),
+            "quality": [0] * len(values),
+        }
+    )
+
+
+def test_readings_in_parts_are_stored_as_one_batch(any_engine: Engine, tmp_path: Path) -> None:
+    """An iterator of frames: one transaction, the same rows, roll-ups, counts and quarantine as the whole."""
+    parts = [
+        _frame([("PM2.5", 10, 1.0), ("PM2.5", 5, 2.0), ("NO2", 5, float("nan"))]),
+        _frame([("NO2", 0, 3.0), ("CO", 0, 4.0)]),
+        _frame([]),
+    ]
+    reference = make_engine(f"sqlite:///{tmp_path / 'whole' / 'store.db'}")
+    upgrade(reference)
+    whole = store(
+        reference, Batch(entities=[STATION], readings=pd.concat(parts[:2]), rejected=[Rejected("bad line", "x")])
+    )
+
+    batch = Batch(entities=[STATION])
+
+    def produce():  # noqa: ANN202 - a producer may add rejections until it is exhausted
+        yield from parts
+        batch.rejected.append(Rejected("bad line", "x"))
+
+    batch.readings = produce()
+    result = store(any_engine, batch)
+
+    assert (result.accepted, result.changed, result.rejected, result.newest) == (
+        whole.accepted, whole.changed, whole.rejected, whole.newest,
+    ) == (4, 4, 2, NOW)
+    assert rows(any_engine) == rows(reference)
+    assert sorted(reasons(any_engine)) == sorted(reasons(reference)) == ["bad line", "value is not a finite number"]
+    assert hourly(any_engine) == hourly(reference)
+    assert [(metric, n) for metric, _, n, _ in hourly(any_engine)] == [("CO", 1), ("NO2", 1), ("PM2.5", 2)]
+    reference.dispose()
+
+
+def hourly(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                select(series.c.metric, store_hourly.c.hour_ts, store_hourly.c.n_all, store_hourly.c.mean)
+                .join(series).order_by(series.c.metric, store_hourly.c.hour_ts)
+            )
+        ]
+
+
+def test_the_later_of_two_rows_with_one_key_wins_across_staging_chunks(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite stages the rows and merges them a chunk at a time: same outcome and count as row by row."""
+    from store import bulk
+
+    store(engine, Batch(entities=[STATION], readings=[Reading("HNI-AIR-01", "PM2.5", NOW, 1.0, "µg/m³")]))
+    with engine.connect() as conn:
+        series_id = conn.execute(select(series.c.id)).scalar_one()
+    monkeypatch.setattr(bulk, "_SQLITE_CHUNK_ROWS", 3)
+    t = int(NOW.timestamp())
+    batch = [(series_id, t, 1.0, 0, None), (series_id, t - 60, 5.0, 0, None), (series_id, t - 60, 6.0, 1, None),
+             (series_id, t - 120, 7.0, 0, None), (series_id, t - 120, 7.0, 0, None)]
+    with engine.begin() as conn:
+        changed = bulk.upsert_observations(conn, batch)
+    # In key order, chunks [t-120, t-120, t-60] and [t-60, t]: t-120 inserted then the same again,
+    # t-60 inserted then corrected from the next chunk, t unchanged. As row by row: 3 changes.
+    assert changed == 3
+    assert rows(engine) == [("PM2.5", t - 120, 7.0, 0), ("PM2.5", t - 60, 6.0, 1), ("PM2.5", t, 1.0, 0)]
+    with engine.begin() as conn:
+        assert bulk.upsert_observations(conn, batch) == 2  # t-60 goes 6 -> 5 -> 6: two changes, as row by row
+    assert rows(engine)[1] == ("PM2.5", t - 60, 6.0, 1)

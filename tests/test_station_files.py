@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from sqlalchemy import Engine, text
 
 import ingest
 import polling
+from data_sources import station_files
 from data_sources.base import Entity
 from data_sources.station_files import ParsedFile, StationFileParser, StationFilesOptions, parse_station_file
 from settings import ConfigError
@@ -481,6 +484,189 @@ def test_a_failed_store_leaves_the_files_for_the_next_poll(
     monkeypatch.setattr(polling, "store_batch", real)
     assert polling.poll_source(engine, spec).accepted == 1
     assert in_drop(drop) == [] and len(quarantined(engine)) == 1
+
+
+# ------------------------------------------------------------------ large polls, in parts
+
+WHEN = datetime(2025, 7, 2, tzinfo=timezone.utc)
+
+
+def a_backlog(drop: Path) -> None:
+    """Files of four stations (one unknown to the store), good and bad, oldest first by station."""
+    for k, station in enumerate(["NT01", "NT02", "NT03", "NT99"]):
+        for minute in range(0, 30, 5):
+            t = f"2025070110{minute:02d}00"
+            content = line("COD", f"{40 + minute},5", "mg/l", t) + line("pH", "7.1", "", t)
+            if minute == 10:
+                content += line("TSS", "lỗi", "mg/L", t)  # a rejected line
+            put(drop, f"HN_KCNTL_{station}_{t}.txt", content, subdir=station, age=600 - 60 * k - minute)
+        # The same key twice in one poll, in two files: the later file's value wins.
+        put(drop, f"HN_KCNTL_{station}_20250701100000_resent.txt", line("COD", "99", "mg/L", "20250701100000"),
+            subdir=station, age=1)
+    put(drop, "HN_KCNTL_NT02_20250701110000.txt", b"", subdir="NT02")  # empty: quarantined
+    put(drop, "HN_KCNTL_NT03_20250701110000.txt", "COD\t1\té".encode("cp1258"), subdir="NT03")  # not UTF-8
+    put(drop, "readme.txt", "not a transmission", subdir=None)  # name not in the layout
+
+
+def poll_a_backlog(tmp_path: Path, engine: Engine) -> tuple[polling.PollOutcome, dict[str, Any]]:
+    """One poll of :func:`a_backlog` (resent files named like the layout: a custom pattern)."""
+    drop = tmp_path / "drop"
+    a_backlog(drop)
+    register(engine, "NT01", "NT02", "NT03")
+    pattern = r"(?P<province>[^_]+)_(?P<facility>[^_]+)_(?P<station>[^_]+)_(?P<time>\d{14})(_resent)?\.txt"
+    spec = load(tmp_path, engine, source(drop, filename_pattern=pattern))
+    outcome = polling.poll_source(engine, spec, now=WHEN)
+    reasons = {
+        name: (drop / "quarantine" / name).read_text("utf-8")
+        for name in files_under(drop / "quarantine")
+        if name.endswith(".reason.txt")
+    }
+    return outcome, {
+        "observations": observations(engine),
+        "quarantined": sorted(tuple(row) for row in quarantined(engine)),
+        "archived": archived(drop),
+        "quarantine folder": files_under(drop / "quarantine"),
+        "reasons": reasons,
+        "left": in_drop(drop),
+    }
+
+
+def another_store(tmp_path: Path) -> Engine:
+    from store.engine import make_engine
+    from store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    upgrade(engine)
+    return engine
+
+
+@pytest.fixture
+def in_one_piece(tmp_path: Path) -> tuple[polling.PollOutcome, dict[str, Any]]:
+    """The outcome of a backlog read whole in this process (a poll below the worker's threshold)."""
+    engine = another_store(tmp_path / "whole")
+    try:
+        return poll_a_backlog(tmp_path / "whole", engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_large_poll_read_in_parts_by_the_worker_gives_the_same_outcome(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch, in_one_piece: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(station_files, "_PART_FILES", 5)  # a part per station
+
+    outcome, seen = poll_a_backlog(tmp_path, engine)
+
+    assert "worker failed" not in caplog.text  # the worker process read them
+
+    whole_outcome, whole = in_one_piece
+    assert outcome.ok and outcome.accepted == whole_outcome.accepted == 3 * (6 * 2)
+    assert outcome.rejected == whole_outcome.rejected
+    assert seen == whole
+    assert seen["left"] == []
+    cod = {(r[0], r[2]): r[3] for r in seen["observations"] if r[1] == "COD"}
+    assert cod[("NT01", utc("20250701100000"))] == 99.0  # the resent file came later: it won
+    assert sum(1 for r in seen["quarantined"] if r[0] == "unknown entity code 'NT99'") == 6 * 2
+    assert {n for n in seen["reasons"]} == {
+        "NT02/HN_KCNTL_NT02_20250701110000.txt.reason.txt",
+        "NT03/HN_KCNTL_NT03_20250701110000.txt.reason.txt",
+        "readme.txt.reason.txt",
+    }
+
+
+class _DeadWorker:
+    """Stands for a worker process that died: every part handed to it fails."""
+
+    shut_down = False
+
+    def submit(self, *args: Any) -> Future:
+        future: Future = Future()
+        future.set_exception(BrokenProcessPool("the worker process ended abruptly"))
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        _DeadWorker.shut_down = True
+
+
+def test_when_the_worker_fails_the_files_are_read_here_with_the_same_outcome(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch, in_one_piece: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(station_files, "_PART_FILES", 5)
+    monkeypatch.setattr(station_files, "_pool", _DeadWorker)
+
+    outcome, seen = poll_a_backlog(tmp_path, engine)
+
+    assert outcome.ok and seen == in_one_piece[1]
+    assert (outcome.accepted, outcome.rejected) == (in_one_piece[0].accepted, in_one_piece[0].rejected)
+    assert _DeadWorker.shut_down
+    assert "file-reading worker failed (BrokenProcessPool" in caplog.text
+
+
+class _SlowWorker:
+    """Stands for a worker that is always still busy: a part is read only when its result is asked for."""
+
+    calls: list[tuple[Any, tuple]] = []
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        _SlowWorker.calls.append((fn, args))
+
+        class Lazy(Future):
+            def done(self) -> bool:
+                return False
+
+            def result(self, timeout: float | None = None) -> Any:
+                return fn(*args)
+
+        return Lazy()
+
+
+def test_while_the_worker_is_busy_this_process_reads_parts_itself_with_the_same_outcome(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch, in_one_piece: Any
+) -> None:
+    monkeypatch.setattr(station_files, "_PART_FILES", 5)  # five parts: three handed out, two read here
+    monkeypatch.setattr(station_files, "_pool", _SlowWorker)
+    _SlowWorker.calls = []
+
+    outcome, seen = poll_a_backlog(tmp_path, engine)
+
+    assert outcome.ok and seen == in_one_piece[1]
+    assert (outcome.accepted, outcome.rejected) == (in_one_piece[0].accepted, in_one_piece[0].rejected)
+    handed_out = [len(args[1]) for fn, args in _SlowWorker.calls if fn is station_files._take_in_worker]
+    assert len(handed_out) == 3 and sum(handed_out) < 31  # the other parts were read here
+
+
+def test_a_failed_store_of_a_large_poll_leaves_every_file(
+    tmp_path: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(station_files, "_PART_FILES", 5)
+    real = ingest._store_readings
+    stored = []
+
+    def crash_on_the_second_part(*args: Any) -> Any:
+        stored.append(real(*args))
+        if len(stored) == 2:
+            raise RuntimeError("disk full")
+        return stored[-1]
+
+    monkeypatch.setattr(ingest, "_store_readings", crash_on_the_second_part)
+    drop = tmp_path / "drop"
+    a_backlog(drop)
+    before = in_drop(drop)
+    register(engine, "NT01", "NT02", "NT03")
+    pattern = r"(?P<province>[^_]+)_(?P<facility>[^_]+)_(?P<station>[^_]+)_(?P<time>\d{14})(_resent)?\.txt"
+    spec = load(tmp_path, engine, source(drop, filename_pattern=pattern))
+
+    failed = polling.poll_source(engine, spec, now=WHEN)
+
+    assert not failed.ok and "disk full" in failed.error
+    assert observations(engine) == [] and quarantined(engine) == []
+    assert in_drop(drop) == before and not (drop / "archive").exists() and not (drop / "quarantine").exists()
+
+    monkeypatch.setattr(ingest, "_store_readings", real)
+    again = polling.poll_source(engine, spec, now=WHEN)
+    assert again.ok and again.accepted == 3 * (6 * 2) and in_drop(drop) == []
 
 
 # ------------------------------------------------------------------ the parser, fuzzed
