@@ -109,8 +109,8 @@ CATEGORY_RANK = {c.key: i for i, c in enumerate(CATEGORIES)}  # the map's layers
 def station_points(stations: list[StationAQI], lang: str) -> list[MapPoint]:
     """Stations with a position as map points, a layer per AQI category: the worse on top."""
     return [
-        MapPoint(s.code, s.name, s.lat, s.lon, s.colour, str(s.aqi),
-                 f"AQI {s.aqi} · {CATEGORY_BY_KEY[s.category].label(lang)}", CATEGORY_RANK[s.category])
+        MapPoint(s.code, s.name, s.lat, s.lon, s.colour, f"AQI {s.aqi} · {CATEGORY_BY_KEY[s.category].label(lang)}",
+                 CATEGORY_RANK[s.category])
         for s in stations if s.lat is not None and s.lon is not None
     ]
 

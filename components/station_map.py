@@ -32,7 +32,6 @@ class MapPoint:
     lat: float
     lon: float
     colour: str
-    label: str  # the value as text, e.g. "152"
     hover: str  # what the value means, e.g. "AQI 152 · Kém", shown after the name
     layer: int = 0  # drawing order: points of a higher layer are drawn over the others
 
