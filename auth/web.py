@@ -224,6 +224,9 @@ def render_pass(who: str, key: str | None = None) -> str:
 # --------------------------------------------------------------------------- the rules
 
 def _refuse(status: int, message: str) -> Response:
+    """A JSON error for programs; for a browser opening a page, a page in the reader's language."""
+    if request.method == "GET" and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        return _refused_page(status)
     response = jsonify({"error": message})
     response.status_code = status
     if status == 401:
@@ -441,6 +444,15 @@ def _after(response: Response) -> Response:
 
 # --------------------------------------------------------------------------- login and logout
 
+REFUSED_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{{ title }}</title><link rel="stylesheet" href="/assets/0-fonts.css"><link rel="stylesheet" href="/assets/login.css">
+</head><body class="login-body"><main class="login-box">
+<div class="login-org">{{ org }}</div><h1>{{ title }}</h1>
+<p class="login-message" role="alert">{{ body }}</p>
+<nav class="login-lang"><a href="/">{{ home }}</a> · <a href="/login?next={{ next | urlencode }}">{{ other }}</a></nav>
+</main></body></html>"""
+
 LOGIN_PAGE = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{{ title }}</title><link rel="stylesheet" href="/assets/0-fonts.css"><link rel="stylesheet" href="/assets/login.css">
@@ -455,6 +467,15 @@ LOGIN_PAGE = """<!doctype html>
 </form>
 <nav class="login-lang"><a href="/language/vi" lang="vi">Tiếng Việt</a> · <a href="/language/en" lang="en">English</a></nav>
 </main></body></html>"""
+
+
+def _refused_page(status: int) -> Response:
+    lang = _language()
+    html = render_template_string(
+        REFUSED_PAGE, lang=lang, title=t("denied.title", lang), org=_state().settings.organisation_name,
+        body=t("denied.body", lang), home=t("denied.home", lang), other=t("denied.other_account", lang),
+        next=_safe_next(request.full_path.rstrip("?")))
+    return Response(html, status=status, mimetype="text/html")
 
 
 def _language() -> str:

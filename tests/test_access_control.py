@@ -401,6 +401,15 @@ def test_an_operator_cannot_administer(app: Any, engine: Engine, people: dict[st
     assert client.post("/api/v1/tokens", json={"name": "x"}, headers=headers).status_code == 403
     for path in ("/admin", "/admin/users"):
         assert client.get(path).status_code == 403, path
+    # A browser opening the page gets a page in the reader's language, a program JSON.
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    client.set_cookie("lang", "vi")
+    page = client.get("/admin/users", headers=browser)
+    assert (page.status_code, page.mimetype) == (403, "text/html")
+    assert "Không có quyền truy cập" in page.text and 'href="/login?next=/admin/users"' in page.text
+    client.set_cookie("lang", "en")
+    assert "Access denied" in client.get("/admin/users", headers=browser).text
+    assert client.get("/admin/users", headers={"Accept": "application/json"}).json["error"]
     # Dash strips a pathname's slashes before it looks the page up: "//admin" is /admin too.
     for pathname in ("/admin", "/admin/users", "//admin", "/admin/"):
         assert pages_call(client, app, pathname).status_code == 403, pathname

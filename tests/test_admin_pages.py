@@ -414,7 +414,10 @@ def test_an_admin_manages_accounts_and_tokens_and_reads_the_audit_log(browser_ap
         operator = operator_context.new_page()
         sign_in(operator, base, "binh", password)
         refused = operator.goto(base + "/admin/users")
-        assert refused.status == 403 and "administrators" in operator.inner_text("body")
+        # A page in the reader's language, with a way home and a way to sign in as someone else.
+        assert refused.status == 403 and "Không có quyền truy cập" in operator.inner_text("body")
+        assert operator.locator("a[href^='/login?next=']").count() == 1
+        screenshot(operator, "refused")
         operator.goto(base + "/alerts")
         operator.locator("#alerts-grid").wait_for(timeout=30_000)
         with operator.expect_response(lambda r: "_dash-update-component" in r.url
