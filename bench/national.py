@@ -190,11 +190,17 @@ def register(engine: Engine, n_stations: int, now: datetime, last: datetime, see
         rules = ["pm25-24h", "station-offline", "do-low", "ww-cod-permit"]
         codes = [c for c, *_ in layout[::8]]
         rows = []
+        opened: set[tuple[str, str]] = set()
         for k in range(300):
             state = "firing" if k < 100 else "acknowledged" if k < 150 else "resolved"
+            rule, code = rules[k % 4], codes[(k // 4) % len(codes)]
+            if state != "resolved":
+                if (rule, code) in opened:
+                    state = "resolved"  # one open alert per rule and subject (uq_alerts_open): few stations
+                opened.add((rule, code))
             started = now - timedelta(minutes=int(rng.integers(5, 20000)))
-            rows.append({"rule_id": rules[k % 4], "subject_kind": "station", "subject_code": codes[k % len(codes)],
-                         "subject_name": f"Trạm {codes[k % len(codes)]}", "severity": ["critical", "major", "minor", "info"][k % 4],
+            rows.append({"rule_id": rule, "subject_kind": "station", "subject_code": code,
+                         "subject_name": f"Trạm {code}", "severity": ["critical", "major", "minor", "info"][k % 4],
                          "state": state, "started_at": started, "last_seen_at": now,
                          "resolved_at": now if state == "resolved" else None, "value": 80.0, "threshold": 50.0,
                          "message": "bench"})
