@@ -82,12 +82,18 @@ from sqlalchemy import Engine, select, text  # noqa: E402
 
 import queries.water_quality as water_quality  # noqa: E402
 from data_sources.base import Entity  # noqa: E402
-from indicators.aqi import hourly_aqi_frame  # noqa: E402
 from ingest import upsert_entities  # noqa: E402
 from kpis.catalogue import load_catalogue  # noqa: E402
 from kpis.compute import compute_kpis  # noqa: E402
 from limits import load_limits  # noqa: E402
-from queries.air_quality import AQI_METRICS, CURRENT_WITHIN, NOWCAST_LEAD, StationAQI, current_station_aqi  # noqa: E402
+from queries.air_quality import (  # noqa: E402
+    AQI_METRICS,
+    CURRENT_WITHIN,
+    NOWCAST_LEAD,
+    StationAQI,
+    current_station_aqi,
+    station_aqi_of_means,
+)
 from queries.alerts import counts_by_severity, list_alerts  # noqa: E402
 from queries.entities import entity_counts, entity_names  # noqa: E402
 from queries.exceedances import (  # noqa: E402
@@ -335,20 +341,8 @@ def naive_current_aqi(engine: Engine, now: datetime) -> list[StationAQI]:
         GROUP BY e.code, s.metric, o.ts / 3600 * 3600""")
     with engine.connect() as conn:
         rows = conn.execute(query, {"metrics": list(AQI_METRICS), "start": start, "end": this_hour + HOUR}).all()
-        info = {r.code: r for r in conn.execute(
-            select(entities.c.code, entities.c.name, entities.c.province_code, entities.c.lat, entities.c.lon)
-            .where(entities.c.kind == "station", entities.c.subtype == "air"))}
-    if not rows:
-        return []
-    frame = pd.DataFrame(rows, columns=["station", "pollutant", "hour_ts", "value"])
-    first_current = this_hour - int(CURRENT_WITHIN.total_seconds())
-    result = hourly_aqi_frame(frame, start=first_current, end=this_hour)
-    newest = result.sort_values("hour_ts").groupby("station", sort=False).tail(1)
-    out = [StationAQI(code=r.station, name=info[r.station].name, province_code=info[r.station].province_code,
-                      lat=info[r.station].lat, lon=info[r.station].lon,
-                      hour=datetime.fromtimestamp(int(r.hour_ts), timezone.utc), aqi=int(r.aqi), category=r.category,
-                      colour=r.colour, dominant=r.dominant) for r in newest.itertuples(index=False)]
-    return sorted(out, key=lambda s: (-s.aqi, s.code))
+        # The same AQI from the means as ours: only where the means come from differs.
+        return station_aqi_of_means(conn, [tuple(r) for r in rows], this_hour)
 
 
 RAW_HOURS = """

@@ -19,7 +19,7 @@ from dash import dcc, html
 from auth.accounts import User
 from auth.audit import AuditEntry
 from auth.tokens import Token
-from components.grids import category_style, paged_options
+from components.grids import category_style, epoch, paged_options, time_column
 from i18n import format_time, t
 from store.schema import ROLES, TOKEN_KINDS, TOKEN_SCOPES
 
@@ -34,10 +34,6 @@ AUDIT_LIMIT = 500
 _AUDIT_PARAMS = ("action", "actor")
 MAX_FILTER = 120  # the audit log's actor column holds 120 characters
 SECONDS = "dd/MM/yyyy HH:mm:ss"
-
-
-def _epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
 
 
 def role_text(role: str, lang: str) -> str:
@@ -70,9 +66,9 @@ def user_rows(users: Iterable[User], tz: ZoneInfo, lang: str, now: datetime) -> 
             "state": state,
             "state_text": state_text,
             "disabled": u.disabled,
-            "last_login_ts": _epoch(u.last_login_at),
+            "last_login_ts": epoch(u.last_login_at),
             "last_login": format_time(u.last_login_at, tz, lang) if u.last_login_at else t("admin.never", lang),
-            "created_ts": _epoch(u.created_at),
+            "created_ts": epoch(u.created_at),
             "created": format_time(u.created_at, tz, lang),
         })
     return rows
@@ -92,12 +88,12 @@ def token_rows(tokens: Iterable[Token], tz: ZoneInfo, lang: str) -> list[dict[st
             "scope_text": t(f"admin.tokens.scope.{tok.scope}", lang) if tok.scope in TOKEN_SCOPES else tok.scope,
             "wall": tok.wall or "",
             "created_by": tok.created_by,
-            "created_ts": _epoch(tok.created_at),
+            "created_ts": epoch(tok.created_at),
             "created": format_time(tok.created_at, tz, lang),
-            "last_used_ts": _epoch(tok.last_used_at),
+            "last_used_ts": epoch(tok.last_used_at),
             "last_used": format_time(tok.last_used_at, tz, lang) if tok.last_used_at else t("admin.never", lang),
             "revoked": tok.revoked_at is not None,
-            "revoked_ts": _epoch(tok.revoked_at),
+            "revoked_ts": epoch(tok.revoked_at),
             "revoked_text": format_time(tok.revoked_at, tz, lang) if tok.revoked_at else t("admin.tokens.live", lang),
         }
         for tok in ordered
@@ -132,7 +128,7 @@ def audit_rows(entries: Iterable[AuditEntry], tz: ZoneInfo, lang: str) -> list[d
     return [
         {
             "id": str(e.id),
-            "at_ts": _epoch(e.at),
+            "at_ts": epoch(e.at),
             "at": format_time(e.at, tz, lang, SECONDS),
             "actor": e.actor,
             "action": e.action,
@@ -187,12 +183,6 @@ def kiosk_url(base: str, wall: str, secret: str) -> str:
 
 # --------------------------------------------------------------------------- grids and messages
 
-def _time_column(field: str, header: str, width: int) -> dict[str, Any]:
-    """A time column sorted by its epoch (``<field>_ts``) and shown as formatted text."""
-    return {"field": f"{field}_ts", "headerName": header, "width": width,
-            "valueFormatter": {"function": f"params.data.{field}"}}
-
-
 def _grid(grid_id: str, columns: list[dict[str, Any]], options: dict[str, Any]) -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id,
@@ -202,7 +192,6 @@ def _grid(grid_id: str, columns: list[dict[str, Any]], options: dict[str, Any]) 
         getRowId="params.data.id",
         defaultColDef={"resizable": True, "sortable": True},
         dashGridOptions={**options, "suppressColumnVirtualisation": True},
-        className="ag-theme-alpine-dark",
         style={"width": "100%"},
     )
 
@@ -215,8 +204,8 @@ def users_grid(grid_id: str, lang: str) -> dag.AgGrid:
         {"field": "role_text", "headerName": t("admin.users.col.role", lang), "width": 130},
         {"field": "state_text", "headerName": t("admin.users.col.state", lang), "width": 230,
          "cellStyle": category_style("state", USER_STATE_COLOURS, DARK_TEXT)},
-        _time_column("last_login", t("admin.users.col.last_login", lang), 200),
-        _time_column("created", t("admin.users.col.created", lang), 170),
+        time_column("last_login", t("admin.users.col.last_login", lang), 200),
+        time_column("created", t("admin.users.col.created", lang), 170),
     ]
     return _grid(grid_id, columns, {
         **paged_options(lang, t("admin.users.none", lang), 25),
@@ -233,9 +222,9 @@ def tokens_grid(grid_id: str, lang: str) -> dag.AgGrid:
         {"field": "scope_text", "headerName": t("admin.tokens.col.scope", lang), "width": 120},
         {"field": "wall", "headerName": t("admin.tokens.col.wall", lang), "width": 125},
         {"field": "created_by", "headerName": t("admin.tokens.col.created_by", lang), "width": 130},
-        _time_column("created", t("admin.tokens.col.created", lang), 170),
-        _time_column("last_used", t("admin.tokens.col.last_used", lang), 170),
-        _time_column("revoked", t("admin.tokens.col.revoked", lang), 170) | {
+        time_column("created", t("admin.tokens.col.created", lang), 170),
+        time_column("last_used", t("admin.tokens.col.last_used", lang), 170),
+        time_column("revoked", t("admin.tokens.col.revoked", lang), 170) | {
             "valueFormatter": {"function": "params.data.revoked_text"}},
     ]
     return _grid(grid_id, columns, {
@@ -250,7 +239,7 @@ def tokens_grid(grid_id: str, lang: str) -> dag.AgGrid:
 
 def audit_grid(grid_id: str, lang: str) -> dag.AgGrid:
     columns = [
-        {**_time_column("at", t("admin.audit.col.time", lang), 195), "sort": "desc"},
+        {**time_column("at", t("admin.audit.col.time", lang), 195), "sort": "desc"},
         {"field": "actor", "headerName": t("admin.audit.col.actor", lang), "width": 150},
         {"field": "action", "headerName": t("admin.audit.col.action", lang), "width": 225},
         {"field": "target", "headerName": t("admin.audit.col.target", lang), "width": 170, "wrapText": True,

@@ -15,7 +15,7 @@ from dash import html
 
 from components.alert_list import SEVERITIES
 from components.area import AREA_PATHS
-from components.grids import category_style, paged_options
+from components.grids import category_style, epoch, paged_options, time_column
 from components.links import md_escape
 from components.query import first_value
 from i18n import format_number, format_time, t
@@ -108,10 +108,6 @@ def subject_markdown(name: str, href: str | None) -> str:
     return f"[{text}]({href})" if href else text
 
 
-def _epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
 def value_text(value: float | None, threshold: float | None, lang: str) -> str:
     """"152,3 / 100": the value beside the threshold it crossed (vi-VN numbers)."""
     if threshold is None:
@@ -146,14 +142,14 @@ def alert_rows(alerts: Iterable[AlertRow], tz: ZoneInfo, lang: str, outfalls: Ma
             "rule_id": a.rule_id,
             "rule": rule_names.get(a.rule_id, a.rule_id),
             "message": a.message_in(lang),
-            "started_ts": _epoch(a.started_at),
+            "started_ts": epoch(a.started_at),
             "started": format_time(a.started_at, tz, lang),
             "value": value_text(a.value, a.threshold, lang),
             "ack_by": a.ack_by or "",
-            "ack_at_ts": _epoch(a.ack_at),
+            "ack_at_ts": epoch(a.ack_at),
             "ack_at": format_time(a.ack_at, tz, lang) if a.ack_at else "",
             "ack_note": a.ack_note or "",
-            "resolved_ts": _epoch(a.resolved_at),
+            "resolved_ts": epoch(a.resolved_at),
             "resolved": format_time(a.resolved_at, tz, lang) if a.resolved_at else "",
         })
     return rows
@@ -163,12 +159,6 @@ def alert_rows(alerts: Iterable[AlertRow], tz: ZoneInfo, lang: str, outfalls: Ma
 _NOT_SEARCHED = {"function": "null"}
 # Wrapped text at a reading line height (the theme's is the row's height, 42 px a line).
 _WRAPPED = {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}
-
-
-def _time_column(field: str, header: str, width: int) -> dict[str, Any]:
-    """A time column sorted by its epoch (``<field>_ts``) and shown as formatted text."""
-    return {"field": f"{field}_ts", "headerName": header, "width": width,
-            "valueFormatter": {"function": f"params.data.{field}"}}
 
 
 def alerts_grid(grid_id: str, lang: str, search: str = "") -> dag.AgGrid:
@@ -187,13 +177,13 @@ def alerts_grid(grid_id: str, lang: str, search: str = "") -> dag.AgGrid:
          "autoHeight": True, "getQuickFilterText": {"function": "params.data.rule"}, "cellStyle": _WRAPPED},
         {"field": "message", "headerName": t("alerts.col.message", lang), "flex": 2, "minWidth": 240, "wrapText": True,
          "autoHeight": True, "getQuickFilterText": {"function": "params.data.message"}, "cellStyle": _WRAPPED},
-        _time_column("started", t("alerts.col.started", lang), 145),
+        time_column("started", t("alerts.col.started", lang), 145),
         {"field": "value", "headerName": t("alerts.col.value", lang), "width": 140, "type": "rightAligned"},
         {"field": "ack_by", "headerName": t("alerts.col.ack_by", lang), "width": 150},
-        _time_column("ack_at", t("alerts.col.ack_at", lang), 145),
+        time_column("ack_at", t("alerts.col.ack_at", lang), 145),
         {"field": "ack_note", "headerName": t("alerts.col.ack_note", lang), "flex": 1, "minWidth": 160,
          "wrapText": True, "autoHeight": True, "cellStyle": _WRAPPED},
-        _time_column("resolved", t("alerts.col.resolved", lang), 145),
+        time_column("resolved", t("alerts.col.resolved", lang), 145),
     ]
     return dag.AgGrid(
         id=grid_id,

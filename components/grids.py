@@ -3,6 +3,7 @@ coloured by an index's official category (with the category in words beside it).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from i18n import t
@@ -30,6 +31,17 @@ def paged_options(lang: str, empty_text: str, page_size: int) -> dict[str, Any]:
         # Plain strings (AG Grid blocks HTML overlay templates): the empty state and pager in the reader's language.
         "localeText": {"noRowsToShow": empty_text, "page": t("grid.page", lang), "of": t("grid.of", lang), "to": "–"},
     }
+
+
+def epoch(value: datetime | None) -> float | None:
+    """A row's time as epoch seconds, for a :func:`time_column` to sort on."""
+    return None if value is None else value.timestamp()
+
+
+def time_column(field: str, header: str, width: int) -> dict[str, Any]:
+    """A time column sorted by its epoch (``<field>_ts``) and shown as formatted text (``<field>``)."""
+    return {"field": f"{field}_ts", "headerName": header, "width": width,
+            "valueFormatter": {"function": f"params.data.{field}"}}
 
 
 def category_style(field: str, colours: Iterable[tuple[str, str]], dark_text: set[str]) -> dict[str, Any]:

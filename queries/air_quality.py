@@ -1,13 +1,14 @@
 """VN_AQI of stations, computed from hourly roll-ups with :mod:`indicators.aqi`."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from indicators.aqi import CATEGORY_BY_KEY, POLLUTANTS, daily_aqi_frame, hourly_aqi_frame
 from queries.stations import STATION_TYPES, hourly_means
@@ -92,13 +93,18 @@ def current_station_aqi(engine: Engine, now: datetime) -> list[StationAQI]:
     )
     with engine.connect() as conn:
         # Plain tuples: pandas builds a frame from Row objects ten times slower (bench/national.py).
-        rows = driver_all(conn, query)
-        info = {r.code: r for r in conn.execute(
-            select(entities.c.code, entities.c.name, entities.c.province_code, entities.c.lat, entities.c.lon)
-            .where(entities.c.kind == "station", entities.c.subtype == STATION_TYPES["air"])
-        )}
+        return station_aqi_of_means(conn, driver_all(conn, query), this_hour)
+
+
+def station_aqi_of_means(conn: Connection, rows: Sequence[tuple], this_hour: int) -> list[StationAQI]:
+    """The newest AQI of each air station from hourly means ``rows`` (station code, pollutant,
+    hour_ts, mean) up to ``this_hour``, worst first; stations without one within CURRENT_WITHIN are left out."""
     if not rows:
         return []
+    info = {r.code: r for r in conn.execute(
+        select(entities.c.code, entities.c.name, entities.c.province_code, entities.c.lat, entities.c.lon)
+        .where(entities.c.kind == "station", entities.c.subtype == STATION_TYPES["air"])
+    )}
     frame = pd.DataFrame(rows, columns=["station", "pollutant", "hour_ts", "value"])
     first_current = this_hour - int(CURRENT_WITHIN.total_seconds())
     result = hourly_aqi_frame(frame, start=first_current, end=this_hour)

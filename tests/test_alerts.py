@@ -53,6 +53,20 @@ rules:
     for: 15m
 """
 
+# A rate-of-change rule: PM2.5 up by 50 or more within 30 minutes.
+PM25_JUMP = """\
+rules:
+  - id: pm25-jump
+    name: {vi: "PM2.5 tăng nhanh", en: "PM2.5 jump"}
+    kind: rate_of_change
+    severity: minor
+    subtype: air
+    metric: PM2.5
+    window: 30m
+    change: 50
+    direction: rise
+"""
+
 
 @pytest.fixture(autouse=True)
 def _fresh_hook():  # noqa: ANN202
@@ -352,18 +366,7 @@ def test_pm25_hourly_mean_over_the_qcvn_24h_limit(any_engine: Engine, tmp_path: 
 
 
 def test_rate_of_change(any_engine: Engine, tmp_path: Path) -> None:
-    rules = make_rules(tmp_path, """\
-rules:
-  - id: pm25-jump
-    name: {vi: "PM2.5 tăng nhanh", en: "PM2.5 jump"}
-    kind: rate_of_change
-    severity: minor
-    subtype: air
-    metric: PM2.5
-    window: 30m
-    change: 50
-    direction: rise
-""")
+    rules = make_rules(tmp_path, PM25_JUMP)
     air = station("HNI-AIR-01", subtype="air")
     feed(any_engine, air, "PM2.5", every_5min(T0, [30, 30, 40, 60, 80, 85, 90]), unit="µg/m³")
     (alert_id,) = evaluate(any_engine, rules, T0 + 30 * M, LIMITS).fired  # +60 over 30 minutes
@@ -374,18 +377,7 @@ rules:
 
 
 def test_a_change_is_measured_from_the_newest_plausible_reading(any_engine: Engine, tmp_path: Path) -> None:
-    rules = make_rules(tmp_path, """\
-rules:
-  - id: pm25-jump
-    name: {vi: "PM2.5 tăng nhanh", en: "PM2.5 jump"}
-    kind: rate_of_change
-    severity: minor
-    subtype: air
-    metric: PM2.5
-    window: 30m
-    change: 50
-    direction: rise
-""")
+    rules = make_rules(tmp_path, PM25_JUMP)
     air, calm = station("HNI-AIR-01", subtype="air"), station("HNI-AIR-02", subtype="air")
     # +70 over 30 minutes up to T0 + 30 min; then an impossible negative value, passed over.
     feed(any_engine, air, "PM2.5", every_5min(T0, [30, 30, 40, 60, 80, 90, 100, -5]), unit="µg/m³")
