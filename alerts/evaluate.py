@@ -55,7 +55,7 @@ from alerts.rules import (
 )
 from i18n import format_age, format_number, format_time, t
 from kpis.catalogue import Catalogue, current_catalogue
-from kpis.compute import KpiValue, compute_kpis
+from kpis.compute import KpiValue, compute_kpis, kpi_statuses
 from limits import Limits, current_limits, unit_factor
 from queries.sources import source_statuses
 from queries.stations import DEFAULT_INTERVAL, last_valid_times
@@ -64,7 +64,7 @@ from reference.provinces import province as province_info
 from settings import Settings, load_settings
 from store.fetch import driver_all
 from store.rollups import HOUR
-from store.schema import QUALITY_VALID, alerts, entities, hourly, observations, series
+from store.schema import QUALITY_VALID, alerts, entities, hourly, newest_valid, observations, series
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +134,29 @@ def current_conditions(
 # --------------------------------------------------------------------------- context
 
 
-@dataclass(frozen=True)
 class _Station:
-    id: int
-    code: str
-    name: str
-    subtype: str | None
-    province: str | None
-    facility: str | None
-    interval: int
-    meta: dict[str, Any]
+    """A monitoring station as the rules see it; its whole ``meta`` (a permit) parsed only when asked."""
+
+    __slots__ = ("id", "code", "name", "subtype", "province", "facility", "interval", "_meta")
+
+    def __init__(self, id_: int, code: str, name: str, subtype: str | None, province: str | None,
+                 facility: str | None, interval: int, meta: str | dict[str, Any] | None) -> None:
+        self.id, self.code, self.name, self.subtype, self.province = id_, code, name, subtype, province
+        self.facility, self.interval, self._meta = facility, interval, meta
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        if not isinstance(self._meta, dict):  # the driver's JSON: text from SQLite, parsed by psycopg
+            self._meta = (json.loads(self._meta) if self._meta else None) or {}
+        return self._meta
+
+
+def _interval(found: str | float | None) -> int:
+    """A station's reading interval in seconds from its meta's ``interval_seconds`` (the default when unusable)."""
+    try:
+        return int(float(found)) or DEFAULT_INTERVAL  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return DEFAULT_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -176,15 +189,16 @@ class _Context:
         self.now_ts = int(now.timestamp())
         self.warnings: list[str] = []
         self._stations: dict[int, _Station] | None = None
+        self._selected: dict[tuple[Any, Any], list[_Station]] = {}  # (subtypes, codes) → stations
         self._names: dict[tuple[str, str], str] | None = None
         self._online: dict[float, dict[str, Any]] = {}
         self._catalogue = catalogue
         self._kpis: dict[str, KpiValue] = {}
         self._warnings: list[ActiveWarning] | None = None
         self._checks: dict[tuple[str, str, str], Callable[[float], bool]] = {}
-        self._series: dict[tuple[str, tuple[int, ...]], list[tuple[int, _Station, str]]] = {}
+        self._series: dict[str, dict[int, tuple[int, str]]] = {}  # metric → station id → (series id, unit)
+        self._valid: dict[int, tuple[int | None, float | None]] = {}  # series id → its newest valid (ts, value)
         self._read: dict[int, tuple[int, list[Point]]] = {}  # series id → (since, its readings in (since, now])
-        self._newest: dict[tuple[int, int], Point | None] = {}  # (series id, since) → its newest reading
         self._limits: dict[tuple[str, str, int], Any] = {}  # (rule kind, metric, station id) → its limit today
 
     @property
@@ -203,10 +217,10 @@ class _Context:
                 self._kpis[value.code] = value
         return {c: self._kpis[c] for c in codes if c in self._kpis}
 
-    def kpi_status_at(self, code: str, at: datetime) -> str:
-        """One KPI's status as it was at ``at`` (computed from the store as it is now)."""
+    def kpi_statuses(self, code: str, instants: list[datetime]) -> list[str]:
+        """One KPI's status as it was at each of ``instants`` (computed from the store as it is now)."""
         kpi = self.catalogue.get(code)
-        return "nodata" if kpi is None else compute_kpis(self.engine, Catalogue((kpi,)), at, self.tz)[0].status
+        return ["nodata"] * len(instants) if kpi is None else kpi_statuses(self.engine, kpi, instants, self.tz)
 
     @property
     def active_warnings(self) -> list[ActiveWarning]:
@@ -231,22 +245,25 @@ class _Context:
     @property
     def stations(self) -> dict[int, _Station]:
         if self._stations is None:
+            meta = entities.c.meta
             with self.engine.connect() as conn:
                 rows = driver_all(conn, (
                     select(entities.c.id, entities.c.code, entities.c.name, entities.c.subtype,
-                           entities.c.province_code, entities.c.meta).where(entities.c.kind == "station")
+                           entities.c.province_code, meta["facility"].as_string(),
+                           meta["interval_seconds"].as_string(), meta)
+                    .where(entities.c.kind == "station")
                 ))
-            self._stations = {}
-            for id_, code, name, subtype, province, raw in rows:
-                # The driver's JSON: text from SQLite, already parsed by psycopg.
-                meta = (json.loads(raw) if isinstance(raw, str) else raw) or {}
-                self._stations[id_] = _Station(
-                    id_, code, name, subtype, province, meta.get("facility"),
-                    int(meta.get("interval_seconds") or DEFAULT_INTERVAL), meta)
+            # Two fields of every station's meta read by the database: parsing 2,500 metas to
+            # find them was a third of reading the stations (bench/alerts.py).
+            self._stations = {row[0]: _Station(*row[:6], _interval(row[6]), row[7]) for row in rows}
         return self._stations
 
     def select(self, rule: ThresholdRule | RateOfChangeRule | StationOfflineRule) -> list[_Station]:
-        return [s for s in self.stations.values() if rule.selects(s.code, s.subtype, s.facility)]
+        """The stations the rule watches (found once for the rules that watch the same ones)."""
+        key = (rule.subtype and tuple(rule.subtype), rule.codes and tuple(rule.codes))
+        if key not in self._selected:
+            self._selected[key] = [s for s in self.stations.values() if rule.selects(s.code, s.subtype, s.facility)]
+        return self._selected[key]
 
     def fresh(self, station: _Station) -> int:
         """How old a station's newest value may be and still describe "now"."""
@@ -283,10 +300,9 @@ class _Context:
             newest = last_valid_times(self.engine, self.now)
             found = {}
             for s in self.stations.values():
-                interval = int(s.meta.get("interval_seconds", DEFAULT_INTERVAL))
                 valid_at = newest.get(s.id)
-                online = valid_at is not None and self.now - valid_at <= timedelta(seconds=interval * after_intervals)
-                found[s.code] = _Online(interval, "online" if online else "offline", valid_at)
+                online = valid_at is not None and self.now - valid_at <= timedelta(seconds=s.interval * after_intervals)
+                found[s.code] = _Online(s.interval, "online" if online else "offline", valid_at)
             self._online[after_intervals] = found
         return self._online[after_intervals]
 
@@ -302,19 +318,23 @@ class _Context:
         return self._checks[key]
 
     def series_of(self, stations: list[_Station], metric: str) -> list[tuple[int, _Station, str]]:
-        """(series id, station, unit) of ``metric`` for ``stations`` (read once for rules on the same ones)."""
-        by_id = {s.id: s for s in stations}
-        if not by_id:
-            return []
-        key = (metric, tuple(by_id))
-        if key not in self._series:
+        """(series id, station, unit) of ``metric`` for ``stations``.
+
+        Every series of the metric is read once per evaluation, with its newest valid
+        reading (``newest_valid``, for :meth:`newest_readings`): one query by metric rather
+        than a list of a thousand stations per rule.
+        """
+        if metric not in self._series:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(series.c.id, series.c.entity_id, series.c.unit)
-                    .where(series.c.metric == metric, series.c.entity_id.in_(list(by_id)))
-                ).all()
-            self._series[key] = [(r.id, by_id[r.entity_id], r.unit or "") for r in rows]
-        return self._series[key]
+                rows = driver_all(conn, (
+                    select(series.c.id, series.c.entity_id, series.c.unit, newest_valid.c.ts, newest_valid.c.value)
+                    .outerjoin(newest_valid, newest_valid.c.series_id == series.c.id)
+                    .where(series.c.metric == metric)
+                ))
+            self._series[metric] = {entity_id: (sid, unit or "") for sid, entity_id, unit, _, _ in rows}
+            self._valid.update((sid, (ts, value)) for sid, _, _, ts, value in rows)
+        of_metric = self._series[metric]
+        return [(sid, s, unit) for s in stations if (found := of_metric.get(s.id)) is not None for sid, unit in (found,)]
 
     def readings(self, series_ids: list[int], since: int) -> dict[int, list[Point]]:
         """Valid readings of ``series_ids`` in (since, now], oldest first.
@@ -357,10 +377,21 @@ class _Context:
     def newest_readings(self, series_ids: list[int], since: int) -> dict[int, Point]:
         """Each series' newest valid reading in (since, now] (series without one are absent).
 
-        One step down the primary key per series: a rule judges most series from their
-        newest value alone, without reading their whole window.
+        Read with the series (:meth:`series_of`, from ``newest_valid``): a rule judges most
+        series from their newest value alone, without reading their whole window. A series
+        whose newest reading is after ``now`` (an evaluation of the past, a station clock
+        ahead) takes one step down the readings' key instead.
         """
-        wanted = [sid for sid in series_ids if (sid, since) not in self._newest]
+        found: dict[int, Point] = {}
+        wanted = []
+        for sid in series_ids:
+            ts, value = self._valid.get(sid, (self.now_ts + 1, None))  # not read with its series: ask
+            if ts is None or ts <= since:
+                continue  # none valid stored, or none since
+            if ts > self.now_ts or value is None:
+                wanted.append(sid)
+            else:
+                found[sid] = (ts, ts, value)
         if wanted:
             valid = (observations.c.ts > since, observations.c.ts <= self.now_ts,
                      observations.c.quality == QUALITY_VALID, observations.c.value.is_not(None))
@@ -372,10 +403,8 @@ class _Context:
                     .join(series, and_(series.c.id == observations.c.series_id, observations.c.ts == newest_ts))
                     .where(series.c.id.in_(wanted))
                 ))
-            found = {sid: (ts, ts, value) for sid, ts, value in rows}
-            for sid in wanted:
-                self._newest[(sid, since)] = found.get(sid)
-        return {sid: p for sid in series_ids if (p := self._newest[(sid, since)]) is not None}
+            found.update((sid, (ts, ts, value)) for sid, ts, value in rows)
+        return found
 
     def limit_for(self, kind: str, metric: str, station: _Station, find: Callable[[], Any]) -> Any:
         """``find()``, the limit of a station's metric today, asked once however many rules need it (pH low and high)."""
@@ -717,10 +746,9 @@ def _kpi_status(rule: KpiStatusRule, ctx: _Context) -> list[Condition]:
             continue  # no data: the open alert neither persists nor resolves
         if status == BREACH and rule.for_ and kpi.code not in open_codes:
             # Bad for long enough: also at `for` ago and two instants between (a KPI moves slowly).
-            for k in (1, 2, 3):
-                if rule.judge(ctx.kpi_status_at(kpi.code, ctx.now - timedelta(seconds=rule.for_ * k / 3))) != BREACH:
-                    status = HOLDING
-                    break
+            earlier = [ctx.now - timedelta(seconds=rule.for_ * k / 3) for k in (1, 2, 3)]
+            if any(rule.judge(was) != BREACH for was in ctx.kpi_statuses(kpi.code, earlier)):
+                status = HOLDING
         assert v.thresholds is not None
         green, red = v.thresholds
         threshold = red if rule.status == "red" else green

@@ -288,14 +288,21 @@ def _breakdown(conn: Connection, kpi: Kpi, part: _Part) -> list[BreakdownItem]:
     return items
 
 
+def _members(kpi: Kpi, entities: list[EntityRow], series: dict[tuple[int, str], int],
+             ) -> tuple[list[EntityRow], dict[tuple[int, str], int]]:
+    """The entities a KPI counts, and (entity id, metric) → series id of the metrics it needs from them."""
+    members = [e for e in entities if kpi.entities.matches(e.kind, e.subtype, e.code, e.meta)]
+    own = {(e.id, m): sid for e in members for m in kpi.metrics_needed if (sid := series.get((e.id, m))) is not None}
+    return members, own
+
+
 def compute_kpi(
     conn: Connection, kpi: Kpi, entities: list[EntityRow], series: dict[tuple[int, str], int], now: datetime,
     tz: ZoneInfo,
 ) -> KpiValue:
     """One KPI over the period containing ``now`` (or the last complete one) and the one before."""
     current, previous = period_windows(now, tz, kpi.period, kpi.window)
-    members = [e for e in entities if kpi.entities.matches(e.kind, e.subtype, e.code, e.meta)]
-    own = {(e.id, m): sid for e in members for m in kpi.metrics_needed if (sid := series.get((e.id, m))) is not None}
+    members, own = _members(kpi, entities, series)
     part = _Part(members, own, _read(conn, kpi, own, current))
     value = METHODS[kpi.method](kpi, part)
     before = METHODS[kpi.method](kpi, _Part(members, own, _read(conn, kpi, own, previous)))
@@ -322,6 +329,24 @@ def compute_kpis(engine: Engine, catalogue: Catalogue, now: datetime, tz: ZoneIn
         entities = entities_of_kinds(conn, catalogue.kinds)
         series = series_index(conn, catalogue.kinds, catalogue.metrics)
         return [compute_kpi(conn, kpi, entities, series, now, tz) for kpi in catalogue.kpis]
+
+
+def kpi_statuses(engine: Engine, kpi: Kpi, instants: Iterable[datetime], tz: ZoneInfo) -> list[str]:
+    """The KPI's status as it was at each of ``instants`` (from the store as it is now).
+
+    Its value over the period containing each instant, as :func:`compute_kpi` finds it,
+    without the period before, the trend or the breakdown: what an alert rule's ``for``
+    asks of a KPI gone red, at a fifth of the cost.
+    """
+    alone = Catalogue((kpi,))
+    statuses = []
+    with engine.connect() as conn:
+        members, own = _members(kpi, entities_of_kinds(conn, alone.kinds), series_index(conn, alone.kinds, alone.metrics))
+        for at in instants:
+            current, _ = period_windows(at, tz, kpi.period, kpi.window)
+            value = METHODS[kpi.method](kpi, _Part(members, own, _read(conn, kpi, own, current)))
+            statuses.append(status_of(value, kpi.thresholds, kpi.direction))
+    return statuses
 
 
 def select_kpis(values: Iterable[KpiValue], area: str | None = None, headline: bool | None = None) -> list[KpiValue]:

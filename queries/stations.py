@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 
 from store.fetch import driver_all
 from store.rollups import HOUR
-from store.schema import entities, hourly, observations, series
+from store.schema import entities, hourly, newest_valid, observations, series
 
 # API names of station types → the entity subtypes the store uses.
 STATION_TYPES = {"air": "air", "water": "surface_water", "wastewater": "wastewater", "emission": "emission"}
@@ -118,24 +118,16 @@ def list_stations(
 def last_valid_times(engine: Engine, now: datetime) -> dict[int, datetime]:
     """Station entity id → its newest valid reading (any series, within ``LATEST_LOOKBACK``).
 
-    The ``last_valid_at`` of :func:`list_stations`, without the latest values: for each
-    series, the newest roll-up hour holding a valid reading (one step down the primary
-    key from the newest hour, not a scan of a week of roll-ups), the newest over the
-    station's series. Stations without one are absent.
+    The ``last_valid_at`` of :func:`list_stations`, without the latest values: the newest
+    of the station's series' newest valid readings, which ingest keeps (``newest_valid``),
+    one row per series. Stations without one are absent.
     """
     since = int((now - LATEST_LOOKBACK).timestamp()) // HOUR * HOUR
-    newest = (
-        select(hourly.c.last_valid_ts)
-        .where(hourly.c.series_id == series.c.id, hourly.c.hour_ts >= since, hourly.c.last_valid_ts.is_not(None))
-        .order_by(hourly.c.hour_ts.desc())
-        .limit(1)
-        .correlate(series)
-        .scalar_subquery()
-    )
     query = (
-        select(series.c.entity_id, func.max(newest))
+        select(series.c.entity_id, func.max(newest_valid.c.ts))
+        .join(newest_valid, newest_valid.c.series_id == series.c.id)
         .join(entities, entities.c.id == series.c.entity_id)
-        .where(entities.c.kind == "station")
+        .where(entities.c.kind == "station", newest_valid.c.ts >= since)
         .group_by(series.c.entity_id)
     )
     with engine.connect() as conn:

@@ -1,4 +1,5 @@
-"""Hourly roll-ups, refreshed for exactly the (series, hour) buckets a batch touched.
+"""Roll-ups, refreshed for exactly the (series, hour) buckets a batch touched: the hourly
+means and counts, and each touched series' newest valid reading (``newest_valid``).
 
 A touched bucket is recomputed from its raw readings rather than adjusted, so
 corrections and re-deliveries can never make a roll-up drift from the observations.
@@ -46,6 +47,20 @@ UPDATE hourly SET last_value = (
 WHERE (series_id, hour_ts) IN (SELECT series_id, hour_ts FROM touched_hours)
 """
 
+# Recomputed for every touched series, not compared with the batch: a correction that makes
+# the newest valid reading suspect must bring back the one before it. One step down the
+# readings' key per series; ts NULL when none is valid any more.
+_NEWEST_VALID = """
+INSERT INTO newest_valid (series_id, ts, value)
+SELECT t.series_id, o.ts, o.value
+FROM (SELECT DISTINCT series_id FROM touched_hours) t
+LEFT JOIN observations o ON o.series_id = t.series_id AND o.ts = (
+    SELECT o2.ts FROM observations o2 WHERE o2.series_id = t.series_id AND o2.quality = 0
+    ORDER BY o2.ts DESC LIMIT 1)
+WHERE 1 = 1
+ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value
+"""
+
 
 def touched_hours(series_ids: np.ndarray, ts: np.ndarray) -> list[tuple[int, int]]:
     """The distinct (series_id, hour_ts) buckets that readings at ``ts`` fall in."""
@@ -59,7 +74,8 @@ def touched_hours(series_ids: np.ndarray, ts: np.ndarray) -> list[tuple[int, int
 
 
 def refresh_hourly(conn: Connection, keys: Iterable[tuple[int, int]]) -> int:
-    """Recompute the roll-ups of ``keys`` = (series_id, hour_ts) pairs; return how many."""
+    """Recompute the roll-ups of ``keys`` = (series_id, hour_ts) pairs and their series' newest valid
+    readings; return how many keys."""
     keys = list(keys)
     if not keys:
         return 0
@@ -78,5 +94,6 @@ def refresh_hourly(conn: Connection, keys: Iterable[tuple[int, int]]) -> int:
             cursor.close()
     conn.exec_driver_sql(_REFRESH)
     conn.exec_driver_sql(_LAST_VALUE)
+    conn.exec_driver_sql(_NEWEST_VALID)
     conn.exec_driver_sql("DELETE FROM touched_hours")
     return len(keys)

@@ -162,6 +162,17 @@ hourly = Table(
     Index("ix_hourly_hour_ts", "hour_ts", postgresql_using="brin"),
 )
 
+newest_valid = Table(
+    "newest_valid",
+    metadata,
+    # Each series' newest "measuring" reading, kept current at ingest with the hourly roll-up:
+    # alert rules and the online/offline status read it for every series after each poll, one
+    # row per series instead of a step down the readings' key. ts NULL: none stored (any more).
+    Column("series_id", Integer, ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("ts", BigInteger),
+    Column("value", Float),
+)
+
 quarantine = Table(
     "quarantine",
     metadata,

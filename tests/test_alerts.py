@@ -436,6 +436,17 @@ def test_an_implausible_newest_reading_is_passed_over_for_the_plausible_ones_bef
     assert len(result.fired) == 1
 
 
+def test_an_evaluation_of_the_past_judges_the_readings_up_to_then(any_engine: Engine, tmp_path: Path) -> None:
+    """Readings stored after ``now`` (a late evaluation's past, a station clock ahead) are not its newest."""
+    rules = make_rules(tmp_path)
+    ww = station()
+    feed(any_engine, ww, "COD", every_5min(T0, [120, 125, 130, 140, 50]))  # back down at T0 + 20 min
+    (condition,) = evaluate(any_engine, rules, T0 + 15 * M, LIMITS).conditions
+    assert (condition.status, condition.value) == (BREACH, 140)
+    (condition,) = evaluate(any_engine, rules, T0 + 20 * M, LIMITS).conditions
+    assert (condition.status, condition.value) == (CLEAR, 50)
+
+
 def test_a_value_back_inside_but_not_past_the_clear_level_holds_the_alert(any_engine: Engine, tmp_path: Path) -> None:
     rules = make_rules(tmp_path)  # > 100 for 15 minutes; clear below 90 (10 % margin)
     ww = station()

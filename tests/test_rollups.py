@@ -1,4 +1,5 @@
-"""Hourly roll-ups stay equal to their raw readings through inserts, corrections and re-deliveries."""
+"""Roll-ups (hourly, each series' newest valid reading) stay equal to their raw readings through
+inserts, corrections and re-deliveries."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -7,7 +8,7 @@ from sqlalchemy import Engine, select
 
 from data_sources.base import Batch, Entity, Reading
 from ingest import store_batch
-from store.schema import QUALITY_CALIBRATING, hourly
+from store.schema import QUALITY_CALIBRATING, QUALITY_SUSPECT, hourly, newest_valid
 
 H0 = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)
 STATION = Entity("HNI-AIR-01", "station", "Trạm Nguyễn Văn Cừ", subtype="air", province_code="HNI")
@@ -27,6 +28,11 @@ def rollup(engine: Engine) -> list[tuple]:
                        hourly.c.last_ts, hourly.c.last_value, hourly.c.last_valid_ts).order_by(hourly.c.hour_ts)
             )
         ]
+
+
+def newest(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(newest_valid.c.series_id, newest_valid.c.ts, newest_valid.c.value))]
 
 
 def pm(minutes: int, value: float, quality: int = 0) -> Reading:
@@ -78,3 +84,18 @@ def test_upgrading_a_store_rolls_up_what_it_already_holds(tmp_path) -> None:  # 
         )
     upgrade(engine)
     assert rollup(engine) == [(h0, 3, 2, 20.0, 10.0, 30.0, h0 + 1200, 500.0, h0 + 600)]
+    assert newest(engine) == [(1, h0 + 600, 30.0)]  # the newest reading is not valid: the one before
+
+
+def test_the_newest_valid_reading_follows_late_readings_and_corrections(any_engine: Engine) -> None:
+    h0 = int(H0.timestamp())
+    store(any_engine, [pm(0, 10.0), pm(30, 20.0), pm(45, 99.0, QUALITY_CALIBRATING)])
+    assert newest(any_engine) == [(1, h0 + 30 * 60, 20.0)]
+    store(any_engine, [pm(15, 60.0)])  # late and older: not the newest
+    assert newest(any_engine) == [(1, h0 + 30 * 60, 20.0)]
+    store(any_engine, [pm(90, 7.0)])  # a newer hour
+    assert newest(any_engine) == [(1, h0 + 90 * 60, 7.0)]
+    store(any_engine, [pm(90, 7.0, QUALITY_SUSPECT)])  # flagged after all: the one before it again
+    assert newest(any_engine) == [(1, h0 + 30 * 60, 20.0)]
+    store(any_engine, [pm(m, 1.0, QUALITY_SUSPECT) for m in (0, 15, 30)])  # none valid any more
+    assert newest(any_engine) == [(1, None, None)]
