@@ -406,6 +406,32 @@ class _Context:
             found.update((sid, (ts, ts, value)) for sid, ts, value in rows)
         return found
 
+    def change_bases(self, newest: dict[int, Point], since: int, window: int) -> dict[int, Point | None]:
+        """For series whose ``newest`` reading is their stored newest valid one, the last valid
+        reading in (since, newest - window] (None: there is none); the others are absent.
+
+        What a rate-of-change rule compares the newest reading with, one step down the
+        readings' key per series rather than the window's readings.
+        """
+        covered = [sid for sid, point in newest.items() if self._valid.get(sid, (None,))[0] == point[0]]
+        if not covered:
+            return {}
+        base_ts = (select(observations.c.ts)
+                   .where(observations.c.series_id == newest_valid.c.series_id, observations.c.ts > since,
+                          observations.c.ts <= newest_valid.c.ts - window, observations.c.quality == QUALITY_VALID,
+                          observations.c.value.is_not(None))
+                   .order_by(observations.c.ts.desc()).limit(1).correlate(newest_valid).scalar_subquery())
+        with self.engine.connect() as conn:
+            rows = driver_all(conn, (
+                select(observations.c.series_id, observations.c.ts, observations.c.value)
+                .join(newest_valid, and_(newest_valid.c.series_id == observations.c.series_id,
+                                         observations.c.ts == base_ts))
+                .where(newest_valid.c.series_id.in_(covered))
+            ))
+        found: dict[int, Point | None] = dict.fromkeys(covered)
+        found.update((sid, (ts, ts, value)) for sid, ts, value in rows)
+        return found
+
     def limit_for(self, kind: str, metric: str, station: _Station, find: Callable[[], Any]) -> Any:
         """``find()``, the limit of a station's metric today, asked once however many rules need it (pH low and high)."""
         key = (kind, metric, station.id if kind == "wastewater" else 0)  # an ambient limit is the same for all
@@ -611,24 +637,24 @@ def _change_windows(rule: RateOfChangeRule, targets: list[tuple[int, _Station, s
                     ctx: _Context) -> dict[int, list[Point]]:
     """The readings in (since, now] that decide each target series' change.
 
-    The change is the newest plausible reading against the last one at least ``window``
-    before it, which is at least ``window`` before now: the readings up to then and the
-    newest are enough. A series whose newest reading is implausible reads its whole window.
+    The change is the newest plausible reading against the last plausible one at least
+    ``window`` before it: when the newest valid reading and the last valid one a window
+    before it are both plausible, those two are enough. The others read their whole window.
     """
-    ids = [sid for sid, _, _ in targets]
-    newest = ctx.newest_readings(ids, since)
-    early = ctx.readings_between(ids, since, ctx.now_ts - rule.window)
+    newest = ctx.newest_readings([sid for sid, _, _ in targets], since)
+    bases = ctx.change_bases(newest, since, rule.window)
     values: dict[int, list[Point]] = {}
     whole = []
     for sid, station, unit in targets:
         point = newest.get(sid)
         if point is None:
             continue
-        if not ctx.plausible(station, rule.metric, unit)(point[2]):
+        ok = ctx.plausible(station, rule.metric, unit)
+        base = bases.get(sid)
+        if not ok(point[2]) or sid not in bases or (base is not None and not ok(base[2])):
             whole.append(sid)
-            continue
-        before = early.get(sid, [])
-        values[sid] = before if before and before[-1][0] == point[0] else [*before, point]
+        else:
+            values[sid] = [point] if base is None else [base, point]
     values.update(ctx.readings(whole, since))
     return values
 
