@@ -387,6 +387,17 @@ def test_a_change_is_measured_from_the_newest_plausible_reading(any_engine: Engi
     assert by_code == {"HNI-AIR-01": (BREACH, 70), "HNI-AIR-02": (CLEAR, -1)}  # 30 now against 31 at T0 + 5 min
 
 
+def test_a_change_is_measured_against_the_last_plausible_reading_a_window_before(
+    any_engine: Engine, tmp_path: Path
+) -> None:
+    rules = make_rules(tmp_path, PM25_JUMP)
+    air = station("HNI-AIR-01", subtype="air")
+    # The reading 30 minutes before the newest is impossible (negative): the one before it counts.
+    feed(any_engine, air, "PM2.5", every_5min(T0, [20, -5, 40, 50, 60, 70, 80, 90]), unit="µg/m³")
+    (condition,) = evaluate(any_engine, rules, T0 + 35 * M, LIMITS).conditions
+    assert (condition.status, condition.value) == (BREACH, 70)  # 90 now against 20 at T0
+
+
 def test_station_offline_after_three_intervals_without_a_valid_reading(any_engine: Engine, tmp_path: Path) -> None:
     rules = make_rules(tmp_path, """\
 rules:
