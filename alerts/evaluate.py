@@ -8,7 +8,7 @@ Reads are bounded by the number of stations, never by the history:
   the freshness allowance) through the observations' primary key;
   ``statistic: hourly_mean`` reads completed hours of the ``hourly`` roll-up.
 - ``station_offline`` is the online/offline status of :func:`queries.stations.list_stations`
-  (the roll-ups' newest valid reading against the station's interval × N).
+  (the station's newest valid reading against its interval × N).
 - ``source_failing`` is the status of :func:`queries.sources.source_statuses`.
 - ``kpi_status`` computes the rule's KPIs of the catalogue (:func:`kpis.compute.compute_kpis`,
   hourly roll-ups only), and for a ``for`` duration the same KPIs at three earlier instants.
@@ -32,11 +32,10 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, select
@@ -159,17 +158,7 @@ def _interval(found: str | float | None) -> int:
         return DEFAULT_INTERVAL
 
 
-@dataclass(frozen=True)
-class _Online:
-    """A station's online/offline status (the fields of queries.stations.Station the rules use)."""
-
-    interval_seconds: int
-    status: str  # online | offline
-    last_valid_at: datetime | None
-
-
-@dataclass(frozen=True)
-class _Verdict:
+class _Verdict(NamedTuple):
     """One station's verdict under a rule, before grouping by the rule's scope."""
 
     station: _Station
@@ -187,11 +176,12 @@ class _Context:
                  catalogue: Catalogue | None = None) -> None:
         self.engine, self.rules, self.now, self.limits, self.tz = engine, rules, now, limits, tz
         self.now_ts = int(now.timestamp())
+        self.today = now.astimezone(tz).date()  # the day whose limits apply
         self.warnings: list[str] = []
         self._stations: dict[int, _Station] | None = None
         self._selected: dict[tuple[Any, Any], list[_Station]] = {}  # (subtypes, codes) → stations
         self._names: dict[tuple[str, str], str] | None = None
-        self._online: dict[float, dict[str, Any]] = {}
+        self._last_valid: dict[int, datetime] | None = None
         self._catalogue = catalogue
         self._kpis: dict[str, KpiValue] = {}
         self._warnings: list[ActiveWarning] | None = None
@@ -290,21 +280,12 @@ class _Context:
             self._names = {(r.kind, r.code): r.name for r in rows}
         return self._names.get((kind, code), code)
 
-    def online_status(self, after_intervals: float) -> dict[str, _Online]:
-        """code → online/offline judged at ``after_intervals``, as :func:`queries.stations.list_stations` judges it.
-
-        Only the newest valid reading is read (:func:`queries.stations.last_valid_times`),
-        not every series' latest value: a fifth of the time for 20,000 series.
-        """
-        if after_intervals not in self._online:
-            newest = last_valid_times(self.engine, self.now)
-            found = {}
-            for s in self.stations.values():
-                valid_at = newest.get(s.id)
-                online = valid_at is not None and self.now - valid_at <= timedelta(seconds=s.interval * after_intervals)
-                found[s.code] = _Online(s.interval, "online" if online else "offline", valid_at)
-            self._online[after_intervals] = found
-        return self._online[after_intervals]
+    @property
+    def last_valid(self) -> dict[int, datetime]:
+        """Station id → its newest valid reading (:func:`queries.stations.last_valid_times`, as the station list has it)."""
+        if self._last_valid is None:
+            self._last_valid = last_valid_times(self.engine, self.now)
+        return self._last_valid
 
     def plausible(self, station: _Station, metric: str, unit: str) -> Callable[[float], bool]:
         """A check that drops impossible values (negative, above plausible_max), as exceedances do."""
@@ -523,16 +504,21 @@ def _number(value: float | None, lang: str) -> str:
 
 def threshold_text(metric: str, value: float, operator: str, threshold: float, unit: str, label: str) -> Text:
     """"PM2.5 = 80,5 µg/m³ (> 50 µg/m³, QCVN 05:2023 24h)": one value against its threshold."""
+    return Text(_compose_threshold, metric, value, operator, threshold, unit, label)
+
+
+def _compose_threshold(lang: str, metric: str, value: float, operator: str, threshold: float, unit: str,
+                       label: str) -> str:
     u = f" {unit}" if unit else ""
     tail = f", {label}" if label else ""
-    return Text(lambda lang: f"{metric} = {_number(value, lang)}{u} ({operator} {_number(threshold, lang)}{u}{tail})")
+    return f"{metric} = {_number(value, lang)}{u} ({operator} {_number(threshold, lang)}{u}{tail})"
 
 
 def _threshold_of(rule: ThresholdRule, station: _Station, unit: str, ctx: _Context) -> tuple[float, str] | None:
     """The threshold of ``rule`` for one station's series, in the series' unit, and what it is."""
     if rule.value is not None:
         return rule.value, ""
-    day = ctx.now.astimezone(ctx.tz).date()
+    day = ctx.today
     if station.subtype == "air":
         ambient = ctx.limit_for(f"air {rule.limit_period}", rule.metric, station,
                                 lambda: ctx.limits.ambient_for(rule.metric, rule.limit_period, day))
@@ -557,35 +543,41 @@ def _threshold_of(rule: ThresholdRule, station: _Station, unit: str, ctx: _Conte
 
 
 def _threshold(rule: ThresholdRule, ctx: _Context) -> list[Condition]:
-    stations = ctx.select(rule)
+    # A threshold depends on the station only through a permit: found once per permit (or
+    # subtype) and unit, not per series.
+    thresholds: dict[tuple[Any, str], tuple[float, str] | None] = {}
     targets = []
-    for sid, station, unit in ctx.series_of(stations, rule.metric):
-        found = _threshold_of(rule, station, unit, ctx)
-        if found is not None:
+    for sid, station, unit in ctx.series_of(ctx.select(rule), rule.metric):
+        key = (station.id if station.subtype == "wastewater" else station.subtype, unit)
+        if key not in thresholds:
+            thresholds[key] = _threshold_of(rule, station, unit, ctx)
+        if (found := thresholds[key]) is not None:
             targets.append((sid, station, unit, *found))
     if not targets:
         return []
-    margin = ctx.rules.defaults.clear_margin
+    metric, operator, for_ = rule.metric, rule.operator, rule.for_
     slack = 2 * max(ctx.fresh(s) for _, s, *_ in targets)
     if rule.statistic == "hourly_mean":
-        since = (ctx.now_ts - rule.for_ - HOUR - slack) // HOUR * HOUR
+        since = (ctx.now_ts - for_ - HOUR - slack) // HOUR * HOUR
         values = ctx.hourly_means([t[0] for t in targets], since)
+        current_since = ctx.now_ts - HOUR
     else:
-        values = _reading_windows(rule, targets, ctx.now_ts - rule.for_ - slack, ctx)
+        values = _reading_windows(rule, targets, ctx.now_ts - for_ - slack, ctx)
+        current_since = ctx.now_ts
+    margin = ctx.rules.defaults.clear_margin
+    clears = {threshold: rule.clear_level(threshold, operator, margin) for threshold in {t[3] for t in targets}}
+    sign = 1 if operator == ">" else -1
     verdicts = []
     for sid, station, unit, threshold, label in targets:
-        ok = ctx.plausible(station, rule.metric, unit)
-        points = [p for p in values.get(sid, []) if ok(p[2])]
-        allowance = ctx.fresh(station) + (HOUR if rule.statistic == "hourly_mean" else 0)
-        clear = rule.clear_level(threshold, rule.operator, margin)
-        judged = judge_threshold(points, rule.operator, threshold, clear, rule.for_, ctx.now_ts - allowance)
+        ok = ctx.plausible(station, metric, unit)
+        points = [p for p in values.get(sid, ()) if ok(p[2])]
+        judged = judge_threshold(points, operator, threshold, clears[threshold], for_, current_since - ctx.fresh(station))
         if judged is None:
             continue
         status, value = judged
-        sign = 1 if rule.operator == ">" else -1
         excess = sign * (value - threshold) / (abs(threshold) or 1.0)
-        text = threshold_text(rule.metric, value, rule.operator, threshold, unit, label)
-        verdicts.append(_Verdict(station, status, value, threshold, excess, text))
+        verdicts.append(_Verdict(station, status, value, threshold, excess,
+                                 threshold_text(metric, value, operator, threshold, unit, label)))
     return _by_scope(rule, verdicts, ctx)
 
 
@@ -666,11 +658,14 @@ def change_verdict(rule: RateOfChangeRule, station: _Station, unit: str, judged:
     ``window_text``: the rule's window in words, per language.
     """
     status, delta = judged
+    text = Text(_compose_change, rule.metric, delta, rule.change, unit, window_text)
+    return _Verdict(station, status, delta, rule.change, abs(delta) / rule.change, text)
+
+
+def _compose_change(lang: str, metric: str, delta: float, change: float, unit: str, window_text: dict[str, str]) -> str:
     sign = "+" if delta >= 0 else "−"
     u = f" {unit}" if unit else ""
-    text = Text(lambda lang: f"{rule.metric} {sign}{_number(abs(delta), lang)}{u} / {window_text[lang]} "
-                             f"(≥ {_number(rule.change, lang)}{u})")
-    return _Verdict(station, status, delta, rule.change, abs(delta) / rule.change, text)
+    return f"{metric} {sign}{_number(abs(delta), lang)}{u} / {window_text[lang]} (≥ {_number(change, lang)}{u})"
 
 
 # Babel is slow, and the offline stations of an evaluation share a few intervals and
@@ -688,27 +683,29 @@ def _intervals_words(after_intervals: float, interval_seconds: int, lang: str) -
 
 def offline_text(last_valid_at: datetime | None, interval_seconds: int, after_intervals: float, tz: ZoneInfo) -> Text:
     """"Không có dữ liệu hợp lệ từ 06/12/2026 07:05 (quá 3 × 5 phút)": why a station counts as offline."""
-    def compose(lang: str) -> str:
-        head = (t("alert.msg.no_valid_data", lang) if last_valid_at is None
-                else t("alert.msg.no_valid_since", lang, time=_time_words(last_valid_at, tz, lang)))
-        return head + _intervals_words(after_intervals, interval_seconds, lang)
-    return Text(compose)
+    return Text(_compose_offline, last_valid_at, interval_seconds, after_intervals, tz)
+
+
+def _compose_offline(lang: str, last_valid_at: datetime | None, interval_seconds: int, after_intervals: float,
+                     tz: ZoneInfo) -> str:
+    head = (t("alert.msg.no_valid_data", lang) if last_valid_at is None
+            else t("alert.msg.no_valid_since", lang, time=_time_words(last_valid_at, tz, lang)))
+    return head + _intervals_words(after_intervals, interval_seconds, lang)
 
 
 def _station_offline(rule: StationOfflineRule, ctx: _Context) -> list[Condition]:
-    online = ctx.online_status(rule.after_intervals)
+    """Offline: no valid reading for more than ``after_intervals`` × the station's interval, as
+    :func:`queries.stations.list_stations` judges it."""
+    newest, after = ctx.last_valid, rule.after_intervals
     verdicts = []
     for station in ctx.select(rule):
-        status = online.get(station.code)
-        if status is None:
-            continue
-        limit = timedelta(seconds=status.interval_seconds * rule.after_intervals)
-        last = status.last_valid_at
-        minutes = None if last is None else (ctx.now - last).total_seconds() / 60
+        last = newest.get(station.id)
+        limit = station.interval * after
+        age = None if last is None else (ctx.now - last).total_seconds()
         verdicts.append(_Verdict(
-            station, BREACH if status.status == "offline" else CLEAR, None if minutes is None else round(minutes, 1),
-            limit.total_seconds() / 60, float("inf") if minutes is None else minutes,
-            offline_text(last, status.interval_seconds, rule.after_intervals, ctx.tz)))
+            station, BREACH if age is None or age > limit else CLEAR, None if age is None else round(age / 60, 1),
+            limit / 60, float("inf") if age is None else age / 60,
+            offline_text(last, station.interval, after, ctx.tz)))
     return _by_scope(rule, verdicts, ctx)
 
 
