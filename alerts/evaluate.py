@@ -314,8 +314,11 @@ class _Context:
                 ))
             self._series[metric] = {entity_id: (sid, unit or "") for sid, entity_id, unit, _, _ in rows}
             self._valid.update((sid, (ts, value)) for sid, _, _, ts, value in rows)
-        of_metric = self._series[metric]
-        return [(sid, s, unit) for s in stations if (found := of_metric.get(s.id)) is not None for sid, unit in (found,)]
+        of_metric, found = self._series[metric], []
+        for station in stations:
+            if (hit := of_metric.get(station.id)) is not None:
+                found.append((hit[0], station, hit[1]))
+        return found
 
     def readings(self, series_ids: list[int], since: int) -> dict[int, list[Point]]:
         """Valid readings of ``series_ids`` in (since, now], oldest first.

@@ -2,13 +2,15 @@
 inserts, corrections and re-deliveries."""
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, select
 
 from data_sources.base import Batch, Entity, Reading
 from ingest import store_batch
-from store.schema import QUALITY_CALIBRATING, QUALITY_SUSPECT, hourly, newest_valid
+from queries.stations import last_valid_times, list_stations
+from store.schema import QUALITY_CALIBRATING, QUALITY_SUSPECT, entities, hourly, newest_valid
 
 H0 = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)
 STATION = Entity("HNI-AIR-01", "station", "Trạm Nguyễn Văn Cừ", subtype="air", province_code="HNI")
@@ -99,3 +101,23 @@ def test_the_newest_valid_reading_follows_late_readings_and_corrections(any_engi
     assert newest(any_engine) == [(1, h0 + 30 * 60, 20.0)]
     store(any_engine, [pm(m, 1.0, QUALITY_SUSPECT) for m in (0, 15, 30)])  # none valid any more
     assert newest(any_engine) == [(1, None, None)]
+
+
+def test_last_valid_times_agree_with_the_station_list_after_random_deliveries(any_engine: Engine) -> None:
+    """The alert rules' offline check (newest_valid) and the station list (hourly roll-ups) see the same time."""
+    rng = random.Random(7)
+    stations = [Entity(f"HNI-AIR-{i:02}", "station", f"Trạm {i}", subtype="air", province_code="HNI") for i in range(6)]
+    for _ in range(8):  # late, repeated and re-flagged readings over three hours
+        readings = [Reading(e.code, metric, H0 + timedelta(minutes=5 * rng.randrange(36)), rng.uniform(0, 90), "µg/m³",
+                            rng.choice((0, 0, 0, QUALITY_CALIBRATING, QUALITY_SUSPECT)))
+                    for e in stations[:5] for metric in ("PM2.5", "PM10") for _ in range(rng.randrange(4))]
+        with any_engine.begin() as conn:
+            store_batch(conn, None, Batch(entities=stations, readings=readings), now=H0 + timedelta(days=1))
+    now = H0 + timedelta(hours=4)
+    listed = {s.code: s.last_valid_at for s in list_stations(any_engine, now, 3)}
+    with any_engine.connect() as conn:
+        ids = dict(conn.execute(select(entities.c.code, entities.c.id)).all())
+    found = last_valid_times(any_engine, now)
+    assert {code: found.get(ids[code]) for code in listed} == listed
+    assert listed["HNI-AIR-05"] is None  # never delivered
+    assert sum(v is not None for v in listed.values()) >= 4
