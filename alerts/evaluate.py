@@ -3,10 +3,13 @@ then let :mod:`alerts.lifecycle` apply the transitions in one transaction.
 
 Reads are bounded by the number of stations, never by the history:
 
-- ``threshold`` with ``statistic: reading`` and ``rate_of_change`` read the valid
-  readings of the rule's series over a short window (its ``for``/``window`` plus twice
-  the freshness allowance) through the observations' primary key;
-  ``statistic: hourly_mean`` reads completed hours of the ``hourly`` roll-up.
+- ``threshold`` with ``statistic: reading`` and ``rate_of_change`` start from each
+  series' newest valid reading, which ingest keeps (``newest_valid``). A threshold rule
+  reads the valid readings of a short window (its ``for`` plus twice the freshness
+  allowance) only for series whose newest value is beyond the threshold; a rate-of-change
+  rule reads the last valid reading a ``window`` before the newest, through the
+  observations' primary key. ``statistic: hourly_mean`` reads completed hours of the
+  ``hourly`` roll-up.
 - ``station_offline`` is the online/offline status of :func:`queries.stations.list_stations`
   (the station's newest valid reading against its interval × N).
 - ``source_failing`` is the status of :func:`queries.sources.source_statuses`.
