@@ -336,7 +336,7 @@ def kpi_statuses(engine: Engine, kpi: Kpi, instants: Iterable[datetime], tz: Zon
 
     Its value over the period containing each instant, as :func:`compute_kpi` finds it,
     without the period before, the trend or the breakdown: what an alert rule's ``for``
-    asks of a KPI gone red, at a fifth of the cost.
+    asks of a KPI gone red, at half the cost.
     """
     alone = Catalogue((kpi,))
     statuses = []
