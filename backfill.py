@@ -3,7 +3,9 @@
 Only adapters that can replay a window of the past (``supports_backfill``, e.g. the
 demo simulator) are backfilled; each chunk is an ordinary recorded poll, so a crash
 mid-way loses at most the chunk in flight and a rerun skips nothing (ingest is
-idempotent).
+idempotent). The alert rules are evaluated once the source has caught up, not after
+each chunk: judged at the wall clock, a chunk of yesterday would have every station
+offline, and the next chunk would resolve them all again.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, select
 
-from polling import PollOutcome, poll_source
+from polling import PollOutcome, evaluate_alerts, poll_source
 from source_config import SourceSpec
 from store.schema import sources
 
@@ -20,8 +22,13 @@ log = logging.getLogger(__name__)
 CHUNK = timedelta(days=1)
 
 
-def backfill_source(engine: Engine, spec: SourceSpec, days: float, end: datetime | None = None) -> list[PollOutcome]:
-    """Poll ``spec`` over (end − days, end] chunk by chunk; return each chunk's outcome."""
+def backfill_source(engine: Engine, spec: SourceSpec, days: float, end: datetime | None = None,
+                    evaluate: bool = True) -> list[PollOutcome]:
+    """Poll ``spec`` over (end − days, end] chunk by chunk; return each chunk's outcome.
+
+    The alert rules are evaluated after the last chunk (or one that failed: what the
+    source_failing rule reacts to), if ``evaluate``.
+    """
     end = end or datetime.now(timezone.utc)
     start = end - timedelta(days=days)
     outcomes = []
@@ -30,13 +37,15 @@ def backfill_source(engine: Engine, spec: SourceSpec, days: float, end: datetime
         chunk_end = min(cursor + CHUNK, end)
         outcome = poll_source(
             engine, spec, trigger="backfill", now=chunk_end,
-            fetch=lambda _ctx, a=cursor, b=chunk_end: spec.adapter.window(a, b),
+            fetch=lambda _ctx, a=cursor, b=chunk_end: spec.adapter.window(a, b), evaluate=False,
         )
         outcomes.append(outcome)
         if not outcome.ok:
             log.warning("backfill of %s stopped at %s: %s", spec.name, cursor.isoformat(), outcome.error)
             break
         cursor = chunk_end
+    if evaluate and outcomes:
+        evaluate_alerts(engine)
     return outcomes
 
 
@@ -49,4 +58,5 @@ def backfill_empty_sources(engine: Engine, specs: list[SourceSpec], days: float)
     for spec in specs:
         if spec.enabled and spec.adapter.supports_backfill and spec.name in empty:
             log.info("backfilling %s: %g day(s)", spec.name, days)
-            backfill_source(engine, spec, days)
+            # The scheduler's first polls, right after, evaluate with every source caught up.
+            backfill_source(engine, spec, days, evaluate=False)

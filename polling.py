@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -115,20 +115,24 @@ def poll_source(
     trigger: str = "schedule",
     now: datetime | None = None,
     fetch: Callable[[PollContext], Batch] | None = None,
+    evaluate: bool = True,
 ) -> PollOutcome:
     """Poll ``spec`` once and record the run. Database errors propagate; source errors do not.
 
     ``fetch`` replaces the adapter's ``poll`` (a backfill asks for a window of the
     past instead) and ``now`` the current time the batch is validated against.
-    Then the alert rules are evaluated (see :func:`_evaluate_alerts`).
+    Then the alert rules are evaluated (see :func:`evaluate_alerts`), unless
+    ``evaluate`` is false (a backfill's chunk that more of the past follows).
     """
     outcome = _poll_and_store(engine, spec, trigger, now, fetch)
-    _evaluate_alerts(engine)
+    if evaluate:
+        evaluate_alerts(engine)
     return outcome
 
 
-def _evaluate_alerts(engine: Engine) -> None:
-    """Alert rules after each poll, at the wall clock's time (a backfill's ``now`` is in the past).
+def evaluate_alerts(engine: Engine) -> None:
+    """Evaluate the alert rules at the wall clock's time (a backfill's ``now`` is in the past),
+    after a poll or a backfill.
 
     Also after a failed poll: it is what a source_failing rule reacts to. Evaluation is
     a consequence of the poll, not part of it: its failure is logged, never the poll's.

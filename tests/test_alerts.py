@@ -22,6 +22,7 @@ from alerts.evaluate import evaluate, judge_threshold
 from alerts.lifecycle import acknowledge, create_silence, expire_silence
 from alerts.model import BREACH, CLEAR, HOLDING
 from alerts.rules import RuleSet, load_rules
+from backfill import backfill_empty_sources, backfill_source
 from data_sources.base import Batch, Entity, Reading
 from ingest import store_batch
 from limits import load_limits
@@ -29,7 +30,7 @@ from polling import poll_source, sync_sources
 from queries.alerts import alert_history, counts_by_severity, list_alerts, list_silences, subject_history
 from settings import ROOT, ConfigError, load_settings
 from store.schema import alert_events, alerts, metadata, sources
-from tests.support import SCRIPT, operator_headers, scripted_specs
+from tests.support import SCRIPT, operator_headers, register_sources, scripted_specs
 
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hà Nội
 LIMITS = load_limits(ROOT / "config" / "limits.yaml")
@@ -628,6 +629,36 @@ def test_a_poll_fires_an_alert_through_the_hook(engine: Engine, tmp_path: Path, 
     assert poll_source(engine, spec).ok  # the scripted source's first reading is 1.0
     (alert,) = rows(engine)
     assert (alert.rule_id, alert.subject_code, alert.state, alert.value) == ("test-value", "TEST-1", "firing", 1.0)
+
+
+def test_a_backfill_is_judged_once_caught_up_not_after_each_chunk(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of the past judged at the wall clock would have every station offline, then back: a storm."""
+    hook_rules(tmp_path, monkeypatch, """\
+rules:
+  - id: offline
+    name: {vi: "Mất kết nối", en: "Offline"}
+    kind: station_offline
+    severity: minor
+    after_intervals: 3
+""")
+    specs = register_sources(tmp_path, engine, {"name": "demo-air", "kind": "demo", "every": "5m",
+                                                "options": {"feed": "air", "stations": 6}})
+    evaluations = []
+    real = polling.evaluate_after_poll
+    monkeypatch.setattr(polling, "evaluate_after_poll", lambda e: evaluations.append(real(e)))
+    outcomes = backfill_source(engine, specs["demo-air"], 2.5)  # three chunks
+    assert len(outcomes) == 3 and all(o.ok for o in outcomes)
+    (result,) = evaluations
+    offline = [c for c in result.conditions if c.rule_id == "offline"]
+    assert len(offline) == 6 and not [c for c in offline if c.status == BREACH]  # caught up: all online
+    assert rows(engine) == []  # nothing fired on the way, so nothing to resolve
+    # On a first start, every empty source is backfilled first; the scheduler's first polls judge.
+    more = register_sources(tmp_path, engine, {"name": "demo-land", "kind": "demo", "every": "1h",
+                                               "options": {"feed": "land"}})
+    backfill_empty_sources(engine, list(more.values()), 2)
+    assert len(evaluations) == 1 and rows(engine) == []
 
 
 def test_a_failing_source_raises_its_alert_after_the_failed_polls(
