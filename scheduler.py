@@ -24,7 +24,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 import alerts.notify as notify
-from polling import mark_interrupted_runs, poll_source, sync_sources, utcnow
+from polling import evaluate_alerts, mark_interrupted_runs, poll_source, sync_sources, utcnow
 from settings import Settings
 from source_config import SourceSpec
 from store.schema import scheduler_lease, sources
@@ -67,7 +67,11 @@ def release_lease(engine: Engine, holder: str) -> None:
 
 
 class PollScheduler:
-    """Schedules one job per enabled source once it holds the lease."""
+    """Schedules one job per enabled source once it holds the lease.
+
+    The alert rules are evaluated after each poll, once every source has finished its
+    first poll since the lease was won (see ``_catching_up``).
+    """
 
     def __init__(self, engine: Engine, specs: list[SourceSpec], settings: Settings) -> None:
         self.engine = engine
@@ -76,6 +80,11 @@ class PollScheduler:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.is_leader = False
         self._lock = threading.Lock()
+        # Sources whose first poll since this scheduler took the lease has not finished. Until
+        # it has, the alert rules wait: after a break, the first source back would otherwise
+        # find every other source's stations offline, and their polls would resolve them again.
+        self._catching_up: set[str] = set()
+        self._catching_up_lock = threading.Lock()
         # Read here, before anything starts: a bad notifications file stops start-up (file:line).
         self.notifier = notify.DeliveryJob(engine, settings)
         self._scheduler = BackgroundScheduler(
@@ -124,6 +133,8 @@ class PollScheduler:
                 self._remove_poll_jobs()
 
     def _add_poll_jobs(self) -> None:
+        with self._catching_up_lock:
+            self._catching_up = {spec.name for spec in self.specs}
         for spec in self.specs:
             trigger = spec.trigger(self.settings.tz)
             self._scheduler.add_job(
@@ -141,7 +152,12 @@ class PollScheduler:
         if not self.is_leader:
             return
         try:
-            poll_source(self.engine, spec, trigger="schedule")
+            poll_source(self.engine, spec, trigger="schedule", evaluate=False)
+            with self._catching_up_lock:
+                self._catching_up.discard(spec.name)
+                caught_up = not self._catching_up
+            if caught_up:
+                evaluate_alerts(self.engine)
             # Asked of the trigger, not the scheduler: a job must not take the
             # scheduler's lock, which shutdown() holds while it waits for jobs.
             next_run = trigger.get_next_fire_time(None, datetime.now(timezone.utc))

@@ -6,6 +6,7 @@ each step of an episode is evaluated at a known ``now``.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from ingest import store_batch
 from limits import load_limits
 from polling import poll_source, sync_sources
 from queries.alerts import alert_history, counts_by_severity, list_alerts, list_silences, subject_history
+from scheduler import PollScheduler
 from settings import ROOT, ConfigError, load_settings
 from store.schema import alert_events, alerts, metadata, sources
 from tests.support import SCRIPT, operator_headers, register_sources, scripted_specs
@@ -659,6 +661,41 @@ rules:
                                                "options": {"feed": "land"}})
     backfill_empty_sources(engine, list(more.values()), 2)
     assert len(evaluations) == 1 and rows(engine) == []
+
+
+def test_a_restarted_scheduler_judges_once_every_source_has_caught_up(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a break, the first source back must not find the others' stations offline: a storm."""
+    hook_rules(tmp_path, monkeypatch, """\
+rules:
+  - id: offline
+    name: {vi: "Mất kết nối", en: "Offline"}
+    kind: station_offline
+    severity: minor
+    after_intervals: 3
+""")
+    specs = scripted_specs(tmp_path, "name: quick\nevery: 1h\noptions: {entity: Q}",
+                           "name: late\nevery: 1h\noptions: {entity: L}")
+    sync_sources(engine, specs)
+    before_the_break = datetime.now(timezone.utc) - 30 * M  # 6 intervals of 5 minutes ago
+    for code in ("Q", "L"):
+        feed(engine, Entity(code, "station", f"Trạm {code}"), "value", [(before_the_break, 1.0)])
+    SCRIPT.sleep["late"] = 1.0
+    evaluations = []
+    real = polling.evaluate_after_poll
+    monkeypatch.setattr(polling, "evaluate_after_poll", lambda e: evaluations.append(real(e)))
+    poller = PollScheduler(engine, specs, load_settings(var_dir=tmp_path, scheduler_heartbeat_seconds=0.2))
+    poller.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not evaluations and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        poller.shutdown()
+    (result,) = evaluations  # once, after both first polls
+    assert sorted((c.subject_code, c.status) for c in result.conditions) == [("L", CLEAR), ("Q", CLEAR)]
+    assert rows(engine) == []  # nothing fired by the first poll back, so nothing resolved by the second
 
 
 def test_a_failing_source_raises_its_alert_after_the_failed_polls(
