@@ -21,7 +21,7 @@ import alerts.hook as hook
 import polling
 from alerts.evaluate import evaluate, judge_threshold
 from alerts.lifecycle import acknowledge, create_silence, expire_silence
-from alerts.model import BREACH, CLEAR, HOLDING
+from alerts.model import BREACH, CLEAR, HOLDING, EvaluationResult
 from alerts.rules import RuleSet, load_rules
 from backfill import backfill_empty_sources, backfill_source
 from data_sources.base import Batch, Entity, Reading
@@ -633,23 +633,32 @@ def test_a_poll_fires_an_alert_through_the_hook(engine: Engine, tmp_path: Path, 
     assert (alert.rule_id, alert.subject_code, alert.state, alert.value) == ("test-value", "TEST-1", "firing", 1.0)
 
 
-def test_a_backfill_is_judged_once_caught_up_not_after_each_chunk(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Chunks of the past judged at the wall clock would have every station offline, then back: a storm."""
-    hook_rules(tmp_path, monkeypatch, """\
+ANY_STATION_OFFLINE = """\
 rules:
   - id: offline
     name: {vi: "Mất kết nối", en: "Offline"}
     kind: station_offline
     severity: minor
     after_intervals: 3
-""")
+"""
+
+
+def recorded_evaluations(monkeypatch: pytest.MonkeyPatch) -> list[EvaluationResult]:
+    """The results of the evaluations polls, backfills and the scheduler run from now on (still run)."""
+    found: list[EvaluationResult] = []
+    real = polling.evaluate_after_poll
+    monkeypatch.setattr(polling, "evaluate_after_poll", lambda engine: found.append(real(engine)))
+    return found
+
+
+def test_a_backfill_is_judged_once_caught_up_not_after_each_chunk(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of the past judged at the wall clock would have every station offline, then back: a storm."""
+    hook_rules(tmp_path, monkeypatch, ANY_STATION_OFFLINE)
     specs = register_sources(tmp_path, engine, {"name": "demo-air", "kind": "demo", "every": "5m",
                                                 "options": {"feed": "air", "stations": 6}})
-    evaluations = []
-    real = polling.evaluate_after_poll
-    monkeypatch.setattr(polling, "evaluate_after_poll", lambda e: evaluations.append(real(e)))
+    evaluations = recorded_evaluations(monkeypatch)
     outcomes = backfill_source(engine, specs["demo-air"], 2.5)  # three chunks
     assert len(outcomes) == 3 and all(o.ok for o in outcomes)
     (result,) = evaluations
@@ -667,14 +676,7 @@ def test_a_restarted_scheduler_judges_once_every_source_has_caught_up(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a break, the first source back must not find the others' stations offline: a storm."""
-    hook_rules(tmp_path, monkeypatch, """\
-rules:
-  - id: offline
-    name: {vi: "Mất kết nối", en: "Offline"}
-    kind: station_offline
-    severity: minor
-    after_intervals: 3
-""")
+    hook_rules(tmp_path, monkeypatch, ANY_STATION_OFFLINE)
     specs = scripted_specs(tmp_path, "name: quick\nevery: 1h\noptions: {entity: Q}",
                            "name: late\nevery: 1h\noptions: {entity: L}")
     sync_sources(engine, specs)
@@ -682,9 +684,7 @@ rules:
     for code in ("Q", "L"):
         feed(engine, Entity(code, "station", f"Trạm {code}"), "value", [(before_the_break, 1.0)])
     SCRIPT.sleep["late"] = 1.0
-    evaluations = []
-    real = polling.evaluate_after_poll
-    monkeypatch.setattr(polling, "evaluate_after_poll", lambda e: evaluations.append(real(e)))
+    evaluations = recorded_evaluations(monkeypatch)
     poller = PollScheduler(engine, specs, load_settings(var_dir=tmp_path, scheduler_heartbeat_seconds=0.2))
     poller.start()
     try:
