@@ -69,20 +69,22 @@ def migrate() -> None:
 @cli.command()
 @click.argument("names", nargs=-1)
 def poll(names: tuple[str, ...]) -> None:
-    """Poll the named sources (default: all enabled) once, now."""
-    from polling import poll_source, sync_sources
+    """Poll the named sources (default: all enabled) once, now; then evaluate the alert rules."""
+    from polling import evaluate_alerts, poll_source, sync_sources
 
     settings, specs = _context()
     engine = make_engine(settings.effective_database_url)
     sync_sources(engine, specs)
     failed = 0
     for spec in _select(specs, names):
-        outcome = poll_source(engine, spec, trigger="cli")
+        # Judged once all are in: after a break, the first source would find the others' stations offline.
+        outcome = poll_source(engine, spec, trigger="cli", evaluate=False)
         if outcome.ok:
             click.echo(f"{spec.name}: ok, {outcome.accepted} accepted, {outcome.rejected} rejected, {outcome.duration_seconds:.2f} s")
         else:
             failed += 1
             click.echo(f"{spec.name}: FAILED: {outcome.error}", err=True)
+    evaluate_alerts(engine)
     if failed:
         sys.exit(1)
 
@@ -91,9 +93,9 @@ def poll(names: tuple[str, ...]) -> None:
 @click.option("--days", type=float, default=None, help="how many days back (default: DEMO_BACKFILL_DAYS)")
 @click.argument("names", nargs=-1)
 def backfill(days: float | None, names: tuple[str, ...]) -> None:
-    """Fill the past days of demo sources (or of the named ones) in one-day chunks."""
+    """Fill the past days of demo sources (or of the named ones) in one-day chunks; then evaluate the alert rules."""
     from backfill import backfill_source
-    from polling import sync_sources
+    from polling import evaluate_alerts, sync_sources
 
     settings, specs = _context()
     engine = make_engine(settings.effective_database_url)
@@ -102,11 +104,13 @@ def backfill(days: float | None, names: tuple[str, ...]) -> None:
     days = settings.demo_backfill_days if days is None else days
     failed = False
     for spec in chosen:
-        outcomes = backfill_source(engine, spec, days)
+        outcomes = backfill_source(engine, spec, days, evaluate=False)
         accepted = sum(o.accepted for o in outcomes)
         ok = all(o.ok for o in outcomes)
         failed |= not ok
         click.echo(f"{spec.name}: {len(outcomes)} chunk(s), {accepted} readings{'' if ok else ', FAILED: ' + str(outcomes[-1].error)}")
+    if chosen:
+        evaluate_alerts(engine)
     if failed:
         sys.exit(1)
 

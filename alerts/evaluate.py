@@ -285,7 +285,7 @@ class _Context:
 
     @property
     def last_valid(self) -> dict[int, datetime]:
-        """Station id → its newest valid reading (:func:`queries.stations.last_valid_times`, as the station list has it)."""
+        """Station id → its newest valid reading (:func:`queries.stations.last_valid_times`)."""
         if self._last_valid is None:
             self._last_valid = last_valid_times(self.engine, self.now)
         return self._last_valid
@@ -577,7 +577,8 @@ def _threshold(rule: ThresholdRule, ctx: _Context) -> list[Condition]:
     for sid, station, unit, threshold, label in targets:
         ok = ctx.plausible(station, metric, unit)
         points = [p for p in values.get(sid, ()) if ok(p[2])]
-        judged = judge_threshold(points, operator, threshold, clears[threshold], for_, current_since - ctx.fresh(station))
+        judged = judge_threshold(points, operator, threshold, clears[threshold], for_,
+                                 current_since - ctx.fresh(station))
         if judged is None:
             continue
         status, value = judged

@@ -341,7 +341,8 @@ def kpi_statuses(engine: Engine, kpi: Kpi, instants: Iterable[datetime], tz: Zon
     alone = Catalogue((kpi,))
     statuses = []
     with engine.connect() as conn:
-        members, own = _members(kpi, entities_of_kinds(conn, alone.kinds), series_index(conn, alone.kinds, alone.metrics))
+        entities = entities_of_kinds(conn, alone.kinds)
+        members, own = _members(kpi, entities, series_index(conn, alone.kinds, alone.metrics))
         for at in instants:
             current, _ = period_windows(at, tz, kpi.period, kpi.window)
             value = METHODS[kpi.method](kpi, _Part(members, own, _read(conn, kpi, own, current)))

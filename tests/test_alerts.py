@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from click.testing import CliRunner
 from sqlalchemy import Engine, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 import alerts.hook as hook
+import cli
 import polling
 from alerts.evaluate import evaluate, judge_threshold
 from alerts.lifecycle import acknowledge, create_silence, expire_silence
@@ -696,6 +698,25 @@ def test_a_restarted_scheduler_judges_once_every_source_has_caught_up(
     (result,) = evaluations  # once, after both first polls
     assert sorted((c.subject_code, c.status) for c in result.conditions) == [("L", CLEAR), ("Q", CLEAR)]
     assert rows(engine) == []  # nothing fired by the first poll back, so nothing resolved by the second
+
+
+def test_the_command_line_judges_once_every_source_it_polled_is_in(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook_rules(tmp_path, monkeypatch, ANY_STATION_OFFLINE)
+    monkeypatch.setenv("DATABASE_URL", str(engine.url))
+    specs = scripted_specs(tmp_path, "name: first\nevery: 1h\noptions: {entity: F}",
+                           "name: second\nevery: 1h\noptions: {entity: S}")
+    monkeypatch.setenv("SOURCES_FILE", str(tmp_path / "sources.yaml"))
+    sync_sources(engine, specs)
+    for code in ("F", "S"):  # both reported before a break of half an hour
+        feed(engine, Entity(code, "station", f"Trạm {code}"), "value", [(datetime.now(timezone.utc) - 30 * M, 1.0)])
+    evaluations = recorded_evaluations(monkeypatch)
+    result = CliRunner().invoke(cli.cli, ["poll"])
+    assert result.exit_code == 0, result.output
+    (judged,) = evaluations
+    assert sorted((c.subject_code, c.status) for c in judged.conditions) == [("F", CLEAR), ("S", CLEAR)]
+    assert rows(engine) == []
 
 
 def test_a_failing_source_raises_its_alert_after_the_failed_polls(

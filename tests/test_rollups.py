@@ -34,7 +34,8 @@ def rollup(engine: Engine) -> list[tuple]:
 
 def newest(engine: Engine) -> list[tuple]:
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(newest_valid.c.series_id, newest_valid.c.ts, newest_valid.c.value))]
+        rows = conn.execute(select(newest_valid.c.series_id, newest_valid.c.ts, newest_valid.c.value))
+        return [tuple(r) for r in rows]
 
 
 def pm(minutes: int, value: float, quality: int = 0) -> Reading:
