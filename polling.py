@@ -122,7 +122,8 @@ def poll_source(
     ``fetch`` replaces the adapter's ``poll`` (a backfill asks for a window of the
     past instead) and ``now`` the current time the batch is validated against.
     Then the alert rules are evaluated (see :func:`evaluate_alerts`), unless
-    ``evaluate`` is false (a backfill's chunk that more of the past follows).
+    ``evaluate`` is false: a caller polling several sources (a backfill's chunks, a
+    scheduler's first round, the command line) judges once they are all in.
     """
     outcome = _poll_and_store(engine, spec, trigger, now, fetch)
     if evaluate:
