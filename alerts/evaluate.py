@@ -161,6 +161,12 @@ def _interval(found: str | float | None) -> int:
         return DEFAULT_INTERVAL
 
 
+def _valid_in(since: int, until: Any) -> tuple[Any, ...]:
+    """The conditions on a valid reading (quality "measuring", with a value) in (since, until]."""
+    return (observations.c.ts > since, observations.c.ts <= until, observations.c.quality == QUALITY_VALID,
+            observations.c.value.is_not(None))
+
+
 class _Verdict(NamedTuple):
     """One station's verdict under a rule, before grouping by the rule's scope."""
 
@@ -267,11 +273,7 @@ class _Context:
         if scope == "facility" and station.facility:
             return ("facility", station.facility, self.entity_name("facility", station.facility))
         if scope == "province" and station.province:
-            try:
-                name = province_info(station.province).name
-            except KeyError:
-                name = station.province
-            return ("province", station.province, name)
+            return ("province", station.province, _province_name(station.province))
         # Stations without a facility (or province) stand for themselves rather than vanish.
         return ("station", station.code, station.name)
 
@@ -341,25 +343,17 @@ class _Context:
                     found[sid] = points
         if not wanted:
             return found
-        fetched = self.readings_between(wanted, since, self.now_ts)
+        with self.engine.connect() as conn:
+            rows = driver_all(conn, (
+                select(observations.c.series_id, observations.c.ts, observations.c.value)
+                .where(observations.c.series_id.in_(wanted), *_valid_in(since, self.now_ts))
+                .order_by(observations.c.series_id, observations.c.ts)
+            ))
+        fetched = {sid: [(ts, ts, value) for _, ts, value in group] for sid, group in groupby(rows, itemgetter(0))}
         for sid in wanted:
             self._read[sid] = (since, fetched.get(sid, []))
         found.update(fetched)
         return found
-
-    def readings_between(self, series_ids: list[int], since: int, until: int) -> dict[int, list[Point]]:
-        """Valid readings of ``series_ids`` in (since, until], oldest first (not kept for other rules)."""
-        if not series_ids:
-            return {}
-        with self.engine.connect() as conn:
-            rows = driver_all(conn, (
-                select(observations.c.series_id, observations.c.ts, observations.c.value)
-                .where(observations.c.series_id.in_(series_ids), observations.c.ts > since,
-                       observations.c.ts <= until, observations.c.quality == QUALITY_VALID,
-                       observations.c.value.is_not(None))
-                .order_by(observations.c.series_id, observations.c.ts)
-            ))
-        return {sid: [(ts, ts, value) for _, ts, value in group] for sid, group in groupby(rows, itemgetter(0))}
 
     def newest_readings(self, series_ids: list[int], since: int) -> dict[int, Point]:
         """Each series' newest valid reading in (since, now] (series without one are absent).
@@ -380,17 +374,7 @@ class _Context:
             else:
                 found[sid] = (ts, ts, value)
         if wanted:
-            valid = (observations.c.ts > since, observations.c.ts <= self.now_ts,
-                     observations.c.quality == QUALITY_VALID, observations.c.value.is_not(None))
-            newest_ts = (select(observations.c.ts).where(observations.c.series_id == series.c.id, *valid)
-                         .order_by(observations.c.ts.desc()).limit(1).correlate(series).scalar_subquery())
-            with self.engine.connect() as conn:
-                rows = driver_all(conn, (
-                    select(observations.c.series_id, observations.c.ts, observations.c.value)
-                    .join(series, and_(series.c.id == observations.c.series_id, observations.c.ts == newest_ts))
-                    .where(series.c.id.in_(wanted))
-                ))
-            found.update((sid, (ts, ts, value)) for sid, ts, value in rows)
+            found.update(self._last_valid_in(series.c.id, wanted, since, self.now_ts))
         return found
 
     def change_bases(self, newest: dict[int, Point], since: int, window: int) -> dict[int, Point | None]:
@@ -403,21 +387,25 @@ class _Context:
         covered = [sid for sid, point in newest.items() if self._valid.get(sid, (None,))[0] == point[0]]
         if not covered:
             return {}
-        base_ts = (select(observations.c.ts)
-                   .where(observations.c.series_id == newest_valid.c.series_id, observations.c.ts > since,
-                          observations.c.ts <= newest_valid.c.ts - window, observations.c.quality == QUALITY_VALID,
-                          observations.c.value.is_not(None))
-                   .order_by(observations.c.ts.desc()).limit(1).correlate(newest_valid).scalar_subquery())
+        found: dict[int, Point | None] = dict.fromkeys(covered)
+        found.update(self._last_valid_in(newest_valid.c.series_id, covered, since, newest_valid.c.ts - window))
+        return found
+
+    def _last_valid_in(self, key: Any, series_ids: list[int], since: int, until: Any) -> dict[int, Point]:
+        """Each series' last valid reading in (since, until], one step down the readings' key per series.
+
+        ``key``: the series id column of the table the series are listed from (``series`` or
+        ``newest_valid``); ``until`` a time, or an expression on that table.
+        """
+        last_ts = (select(observations.c.ts).where(observations.c.series_id == key, *_valid_in(since, until))
+                   .order_by(observations.c.ts.desc()).limit(1).correlate(key.table).scalar_subquery())
         with self.engine.connect() as conn:
             rows = driver_all(conn, (
                 select(observations.c.series_id, observations.c.ts, observations.c.value)
-                .join(newest_valid, and_(newest_valid.c.series_id == observations.c.series_id,
-                                         observations.c.ts == base_ts))
-                .where(newest_valid.c.series_id.in_(covered))
+                .join(key.table, and_(key == observations.c.series_id, observations.c.ts == last_ts))
+                .where(key.in_(series_ids))
             ))
-        found: dict[int, Point | None] = dict.fromkeys(covered)
-        found.update((sid, (ts, ts, value)) for sid, ts, value in rows)
-        return found
+        return {sid: (ts, ts, value) for sid, ts, value in rows}
 
     def limit_for(self, kind: str, metric: str, station: _Station, find: Callable[[], Any]) -> Any:
         """``find()``, the limit of a station's metric today, asked once however many rules need it (pH low and high)."""
